@@ -1,0 +1,414 @@
+package stack
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync/atomic"
+)
+
+// Protocol slots index per-NIC protocol tables, so dispatch by EtherType is
+// an array index rather than a map lookup.
+const (
+	slotIPv4 = iota
+	slotARP
+	slotIPv6
+	numProtoSlots
+)
+
+func protoSlot(n NetworkProtocolNumber) int {
+	switch n {
+	case IPv4ProtocolNumber:
+		return slotIPv4
+	case ARPProtocolNumber:
+		return slotARP
+	case IPv6ProtocolNumber:
+		return slotIPv6
+	}
+	return -1
+}
+
+const ethernetHeaderSize = 14
+
+// NICStats are link-level counters of one NIC for one worker.
+type NICStats struct {
+	// RXFrames counts frames delivered by the link.
+	RXFrames uint64
+	// RXUnknownEtherType counts frames of a protocol the stack does not run.
+	RXUnknownEtherType uint64
+	// RXNotForUs counts unicast frames addressed to another MAC.
+	RXNotForUs uint64
+	// RXRunt counts frames shorter than an Ethernet header.
+	RXRunt uint64
+	// RXDisabled counts frames that arrived while the NIC was disabled.
+	RXDisabled uint64
+	// TXFrames counts frames the link accepted; TXDropped those it refused
+	// (ring full, link down).
+	TXFrames  uint64
+	TXDropped uint64
+	_         [cacheLinePad]byte
+}
+
+func (s *NICStats) add(o *NICStats) {
+	s.RXFrames += o.RXFrames
+	s.RXUnknownEtherType += o.RXUnknownEtherType
+	s.RXNotForUs += o.RXNotForUs
+	s.RXRunt += o.RXRunt
+	s.RXDisabled += o.RXDisabled
+	s.TXFrames += o.TXFrames
+	s.TXDropped += o.TXDropped
+}
+
+// nicAddrs is an immutable snapshot of a NIC's addresses.
+type nicAddrs struct {
+	v4 []netip.Prefix
+	v6 []netip.Prefix
+}
+
+// NIC is one network interface in the stack: a link endpoint plus the
+// protocol endpoints, addresses and counters that belong to it.
+type NIC struct {
+	stack    *Stack
+	id       NICID
+	name     string
+	link     LinkEndpoint
+	linkAddr LinkAddress
+
+	enabled atomic.Bool
+	eps     [numProtoSlots]NetworkEndpoint
+	addrs   atomic.Pointer[nicAddrs]
+	neigh   [numProtoSlots]*NeighborCache
+
+	stats [MaxWorkers]NICStats
+}
+
+var _ NetworkDispatcher = (*NIC)(nil)
+
+// ID is the NIC's ID in its stack.
+func (n *NIC) ID() NICID { return n.id }
+
+// Name is the interface name given at creation (e.g. "eth1").
+func (n *NIC) Name() string { return n.name }
+
+// Stack is the stack the NIC belongs to.
+func (n *NIC) Stack() *Stack { return n.stack }
+
+// LinkEndpoint is the link the NIC sends and receives through.
+func (n *NIC) LinkEndpoint() LinkEndpoint { return n.link }
+
+// LinkAddress is the NIC's MAC address.
+func (n *NIC) LinkAddress() LinkAddress { return n.linkAddr }
+
+// MTU is the link MTU.
+func (n *NIC) MTU() uint32 { return n.link.MTU() }
+
+// Enabled reports whether the NIC accepts and sends packets.
+func (n *NIC) Enabled() bool { return n.enabled.Load() }
+
+// Enable starts the NIC and its protocol endpoints.
+func (n *NIC) Enable() error {
+	for _, ep := range n.eps {
+		if ep == nil {
+			continue
+		}
+		if err := ep.Enable(); err != nil {
+			return fmt.Errorf("enable NIC %q: %w", n.name, err)
+		}
+	}
+	n.enabled.Store(true)
+	return nil
+}
+
+// Disable stops the NIC: received frames are counted and dropped.
+func (n *NIC) Disable() {
+	n.enabled.Store(false)
+	for _, ep := range n.eps {
+		if ep != nil {
+			ep.Disable()
+		}
+	}
+}
+
+// NetworkEndpoint is the NIC's endpoint of protocol proto, or nil.
+func (n *NIC) NetworkEndpoint(proto NetworkProtocolNumber) NetworkEndpoint {
+	if s := protoSlot(proto); s >= 0 {
+		return n.eps[s]
+	}
+	return nil
+}
+
+// Neighbors is the neighbour cache for proto's next hops (ARP's for IPv4,
+// NDP's for IPv6), or nil when the link needs no resolution.
+func (n *NIC) Neighbors(proto NetworkProtocolNumber) *NeighborCache {
+	if s := protoSlot(proto); s >= 0 {
+		return n.neigh[s]
+	}
+	return nil
+}
+
+// WriteToNextHop sends a packet whose data starts at its network header to
+// the link address of nextHop, resolving it when the cache has no entry.
+// It takes ownership of pkt: sent, queued for resolution, or handed back
+// to the protocol as a counted drop.
+func (n *NIC) WriteToNextHop(w *Worker, nextHop netip.Addr, pkt *PacketBuffer) {
+	var c *NeighborCache
+	if slot := protoSlot(pkt.NetworkProtocol); slot >= 0 {
+		c = n.neigh[slot]
+	}
+	if c == nil {
+		// A link without resolution (point-to-point): broadcast MAC.
+		n.WriteEthernet(w, pkt, BroadcastLinkAddress, pkt.NetworkProtocol)
+		return
+	}
+	if mac, ok := c.Lookup(nextHop); ok {
+		n.WriteEthernet(w, pkt, mac, pkt.NetworkProtocol)
+		return
+	}
+	if mac, ok := c.ResolveOrQueue(w, nextHop, pkt); ok {
+		n.WriteEthernet(w, pkt, mac, pkt.NetworkProtocol)
+	}
+}
+
+// Stats sums the NIC's link-level counters over all workers.
+func (n *NIC) Stats() NICStats {
+	var s NICStats
+	for i := range n.stats {
+		s.add(&n.stats[i])
+	}
+	return s
+}
+
+// ErrDuplicateAddress is returned when an address is assigned twice.
+var ErrDuplicateAddress = errors.New("address already assigned")
+
+// ErrNoSuchAddress is returned when removing an address the NIC lacks.
+var ErrNoSuchAddress = errors.New("address not assigned")
+
+// AddAddress assigns addr (with its on-link prefix length) to the NIC and
+// installs the connected route for its prefix.
+func (n *NIC) AddAddress(addr netip.Prefix) error {
+	if !addr.IsValid() {
+		return fmt.Errorf("NIC %q: invalid address %v", n.name, addr)
+	}
+	s := n.stack
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if other := s.nicWithAddressLocked(addr.Addr()); other != nil {
+		return fmt.Errorf("NIC %q: %v: %w (on %q)", n.name, addr.Addr(), ErrDuplicateAddress, other.name)
+	}
+	old := n.addrs.Load()
+	next := &nicAddrs{v4: slices.Clone(old.v4), v6: slices.Clone(old.v6)}
+	if addr.Addr().Is4() {
+		next.v4 = append(next.v4, addr)
+	} else {
+		next.v6 = append(next.v6, addr)
+	}
+	// Link-local prefixes are on every link and never routed (RFC 4291
+	// §2.5.6, RFC 3927 §7), so they get no connected route.
+	if !addr.Addr().IsLinkLocalUnicast() {
+		if err := s.addConnectedRouteLocked(n, addr); err != nil {
+			return err
+		}
+	}
+	n.addrs.Store(next)
+	s.publishLocalAddrsLocked()
+	return nil
+}
+
+// RemoveAddress unassigns addr and removes its connected route when no
+// other address of the NIC still covers the prefix.
+func (n *NIC) RemoveAddress(addr netip.Addr) error {
+	s := n.stack
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := n.addrs.Load()
+	next := &nicAddrs{v4: slices.Clone(old.v4), v6: slices.Clone(old.v6)}
+	list := &next.v4
+	if addr.Is6() {
+		list = &next.v6
+	}
+	i := slices.IndexFunc(*list, func(p netip.Prefix) bool { return p.Addr() == addr })
+	if i < 0 {
+		return fmt.Errorf("NIC %q: %v: %w", n.name, addr, ErrNoSuchAddress)
+	}
+	removed := (*list)[i]
+	*list = slices.Delete(*list, i, i+1)
+	n.addrs.Store(next)
+	if !addr.IsLinkLocalUnicast() {
+		s.removeConnectedRouteLocked(n, removed)
+	}
+	s.publishLocalAddrsLocked()
+	return nil
+}
+
+// Addresses lists the NIC's addresses, IPv4 first.
+func (n *NIC) Addresses() []netip.Prefix {
+	a := n.addrs.Load()
+	return append(slices.Clone(a.v4), a.v6...)
+}
+
+// HasAddress reports whether addr is assigned to this NIC. Lock-free and
+// allocation-free: the data path calls it.
+func (n *NIC) HasAddress(addr netip.Addr) bool {
+	a := n.addrs.Load()
+	list := a.v4
+	if addr.Is6() {
+		list = a.v6
+	}
+	for _, p := range list {
+		if p.Addr() == addr {
+			return true
+		}
+	}
+	return false
+}
+
+// PrimaryAddress is the NIC's first address of addr's family that is on the
+// same subnet as addr (so replies and errors come from the address the peer
+// knows), else the first of the family; invalid if there is none.
+func (n *NIC) PrimaryAddress(near netip.Addr) netip.Addr {
+	a := n.addrs.Load()
+	list := a.v4
+	if near.Is6() {
+		list = a.v6
+	}
+	for _, p := range list {
+		if p.Contains(near) {
+			return p.Addr()
+		}
+	}
+	if near.Is6() && !near.IsLinkLocalUnicast() {
+		// Prefer a global source for a global peer.
+		for _, p := range list {
+			if !p.Addr().IsLinkLocalUnicast() {
+				return p.Addr()
+			}
+		}
+	}
+	if len(list) > 0 {
+		return list[0].Addr()
+	}
+	return netip.Addr{}
+}
+
+// OnLinkPrefix returns the NIC's address prefix that contains addr.
+func (n *NIC) OnLinkPrefix(addr netip.Addr) (netip.Prefix, bool) {
+	a := n.addrs.Load()
+	list := a.v4
+	if addr.Is6() {
+		list = a.v6
+	}
+	for _, p := range list {
+		if p.Contains(addr) {
+			return p, true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+// DeliverNetworkPackets implements NetworkDispatcher: it parses each
+// frame's Ethernet header, sorts the batch by protocol, hands each
+// protocol its part in one call, and then flushes the worker so every
+// egress NIC gets one WritePackets for the whole batch.
+func (n *NIC) DeliverNetworkPackets(w *Worker, pkts *PacketBufferList) {
+	st := &n.stats[w.id]
+	if !n.enabled.Load() {
+		st.RXDisabled += uint64(pkts.Len())
+		pkts.Release()
+		return
+	}
+	w.StartBatch()
+	for _, pkt := range pkts.AsSlice() {
+		st.RXFrames++
+		d := pkt.Data()
+		if len(d) < ethernetHeaderSize {
+			st.RXRunt++
+			pkt.Release()
+			continue
+		}
+		var dst LinkAddress
+		copy(dst[:], d[0:6])
+		switch {
+		case dst == n.linkAddr:
+			pkt.PktType = PacketHost
+		case dst == BroadcastLinkAddress:
+			pkt.PktType = PacketBroadcast
+		case dst.IsMulticast():
+			pkt.PktType = PacketMulticast
+		default:
+			// Not for this port: a promiscuous link saw another host's frame.
+			st.RXNotForUs++
+			pkt.Release()
+			continue
+		}
+		proto := NetworkProtocolNumber(binary.BigEndian.Uint16(d[12:14]))
+		slot := protoSlot(proto)
+		if slot < 0 || n.eps[slot] == nil {
+			st.RXUnknownEtherType++
+			pkt.Release()
+			continue
+		}
+		pkt.LinkHeaderOffset = pkt.Start()
+		pkt.TrimFront(ethernetHeaderSize)
+		pkt.NetworkHeaderOffset = pkt.Start()
+		pkt.NetworkProtocol = proto
+		pkt.NICID = n.id
+		w.rx[slot] = append(w.rx[slot], pkt)
+	}
+	pkts.Reset()
+	for slot := range w.rx {
+		if len(w.rx[slot]) == 0 {
+			continue
+		}
+		n.eps[slot].HandlePackets(w, w.rx[slot])
+		clear(w.rx[slot])
+		w.rx[slot] = w.rx[slot][:0]
+	}
+	w.Flush()
+}
+
+// DeliverNetworkPacket implements NetworkDispatcher for one packet whose
+// link header was already consumed.
+func (n *NIC) DeliverNetworkPacket(w *Worker, proto NetworkProtocolNumber, pkt *PacketBuffer) {
+	st := &n.stats[w.id]
+	st.RXFrames++
+	slot := protoSlot(proto)
+	if !n.enabled.Load() || slot < 0 || n.eps[slot] == nil {
+		if !n.enabled.Load() {
+			st.RXDisabled++
+		} else {
+			st.RXUnknownEtherType++
+		}
+		pkt.Release()
+		return
+	}
+	w.StartBatch()
+	pkt.NetworkHeaderOffset = pkt.Start()
+	pkt.NetworkProtocol = proto
+	pkt.NICID = n.id
+	one := w.rx[slot][:0]
+	one = append(one, pkt)
+	n.eps[slot].HandlePackets(w, one)
+	clear(one)
+	w.rx[slot] = one[:0]
+	w.Flush()
+}
+
+// WriteEthernet prepends an Ethernet header to a packet whose data starts at
+// its network header and queues it on the worker for this NIC. It takes
+// ownership of pkt; a packet without headroom is dropped and counted.
+func (n *NIC) WriteEthernet(w *Worker, pkt *PacketBuffer, dst LinkAddress, proto NetworkProtocolNumber) {
+	h := pkt.Prepend(ethernetHeaderSize)
+	if h == nil {
+		n.stats[w.id].TXDropped++
+		pkt.Release()
+		return
+	}
+	copy(h[0:6], dst[:])
+	copy(h[6:12], n.linkAddr[:])
+	binary.BigEndian.PutUint16(h[12:14], uint16(proto))
+	pkt.LinkHeaderOffset = pkt.Start()
+	w.Send(n, pkt)
+}

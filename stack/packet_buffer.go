@@ -1,0 +1,283 @@
+package stack
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// FrameOwner is whoever lent the memory behind a PacketBuffer: an AF_XDP UMEM,
+// a PACKET_MMAP ring, or a FramePool. Release hands the frame back to it.
+type FrameOwner interface {
+	// ReleaseFrame takes back a frame. The PacketBuffer must not be used
+	// after this call; the owner may hand it out again at once.
+	ReleaseFrame(pkt *PacketBuffer)
+}
+
+// PacketBuffer is one frame on the data path: a view into frame memory that
+// a link or pool owns, with headroom in front so headers can be prepended
+// without a copy. It has a single owner at a time; whoever holds it either
+// passes it on (WritePackets, a neighbour queue) or calls Release.
+//
+// Offsets are indices into the frame memory, so they stay valid while the
+// data window moves (TrimFront, Prepend).
+type PacketBuffer struct {
+	buf  []byte // the whole frame: len(buf) is the frame's capacity
+	head int    // data is buf[head:tail]
+	tail int
+
+	// LinkHeaderOffset, NetworkHeaderOffset and TransportHeaderOffset index
+	// buf where each header starts, or are -1 when not yet parsed.
+	LinkHeaderOffset      int
+	NetworkHeaderOffset   int
+	TransportHeaderOffset int
+
+	// NetworkProtocol is the EtherType the frame was received or is sent with.
+	NetworkProtocol NetworkProtocolNumber
+	// PktType says how the link addressed the frame (host, broadcast …).
+	PktType PacketType
+	// NICID is the NIC the frame arrived on (0 for locally generated frames).
+	NICID NICID
+	// RXChecksumValidated is set by links that verified L3/L4 checksums, so
+	// protocols may skip their own check.
+	RXChecksumValidated bool
+	// GSO describes a super-packet or a frame whose checksum is not ready.
+	GSO GSO
+
+	// Hash is a flow hash (from the link, or computed), used for ECMP.
+	Hash uint32
+
+	// Handle is private to the owner: a UMEM address, a ring slot index.
+	Handle uint64
+
+	owner FrameOwner
+	inUse atomic.Bool
+}
+
+// InitFrame binds pkt to frame memory lent by owner, with data at
+// buf[head:tail]. Links call it when they take a frame off a ring.
+func (pkt *PacketBuffer) InitFrame(owner FrameOwner, buf []byte, head, tail int) {
+	pkt.buf = buf
+	pkt.head = head
+	pkt.tail = tail
+	pkt.ResetMetadata()
+	pkt.GSO = GSO{}
+	pkt.owner = owner
+	if pkt.inUse.Swap(true) {
+		framesReusedLive.Add(1)
+		if leakCheck.Load() {
+			panic(fmt.Sprintf("stack: frame %p (handle %#x) handed out while still in use", pkt, pkt.Handle))
+		}
+	}
+}
+
+// ResetMetadata clears everything but the frame and its data window, for a
+// frame that moves to another link without being copied.
+func (pkt *PacketBuffer) ResetMetadata() {
+	pkt.LinkHeaderOffset = -1
+	pkt.NetworkHeaderOffset = -1
+	pkt.TransportHeaderOffset = -1
+	pkt.NetworkProtocol = 0
+	pkt.PktType = PacketHost
+	pkt.NICID = 0
+	pkt.RXChecksumValidated = false
+	pkt.Hash = 0
+}
+
+// Release returns the frame to its owner. Calling it twice is a bug: it
+// panics in leak-check mode and is counted otherwise.
+func (pkt *PacketBuffer) Release() {
+	if !pkt.inUse.Swap(false) {
+		doubleReleases.Add(1)
+		if leakCheck.Load() {
+			panic(fmt.Sprintf("stack: double release of frame %p (handle %#x)", pkt, pkt.Handle))
+		}
+		return
+	}
+	pkt.owner.ReleaseFrame(pkt)
+}
+
+// InUse reports whether the frame is currently lent out (not released).
+func (pkt *PacketBuffer) InUse() bool { return pkt.inUse.Load() }
+
+// Owner is the frame's owner; links compare it with themselves to decide
+// whether a frame can move between their rings without a copy.
+func (pkt *PacketBuffer) Owner() FrameOwner { return pkt.owner }
+
+// Data is the packet from its current front (a link header, or the network
+// header once the link header was consumed) to its end.
+func (pkt *PacketBuffer) Data() []byte { return pkt.buf[pkt.head:pkt.tail] }
+
+// Len is len(Data()).
+func (pkt *PacketBuffer) Len() int { return pkt.tail - pkt.head }
+
+// Headroom is how many bytes can be prepended without a copy.
+func (pkt *PacketBuffer) Headroom() int { return pkt.head }
+
+// Tailroom is how many bytes the data can grow by at its end.
+func (pkt *PacketBuffer) Tailroom() int { return len(pkt.buf) - pkt.tail }
+
+// Frame is the whole frame memory, headroom included. Links use it to place
+// data; protocols should use Data.
+func (pkt *PacketBuffer) Frame() []byte { return pkt.buf }
+
+// Start is the index in Frame of the first data byte.
+func (pkt *PacketBuffer) Start() int { return pkt.head }
+
+// Prepend grows the data by n bytes at the front and returns them. It
+// returns nil when the headroom is smaller than n.
+func (pkt *PacketBuffer) Prepend(n int) []byte {
+	if n > pkt.head || n < 0 {
+		return nil
+	}
+	pkt.head -= n
+	return pkt.buf[pkt.head : pkt.head+n]
+}
+
+// TrimFront consumes n bytes of header at the front, e.g. the Ethernet header
+// once it was parsed. It reports false when the data is shorter than n.
+func (pkt *PacketBuffer) TrimFront(n int) bool {
+	if n > pkt.tail-pkt.head || n < 0 {
+		return false
+	}
+	pkt.head += n
+	return true
+}
+
+// SetLen cuts or extends the data to n bytes from its front, e.g. to drop
+// Ethernet padding after the IP total length. It reports false when n does
+// not fit in the frame.
+func (pkt *PacketBuffer) SetLen(n int) bool {
+	if n < 0 || pkt.head+n > len(pkt.buf) {
+		return false
+	}
+	pkt.tail = pkt.head + n
+	return true
+}
+
+// SetData places the data window at frame[head:head+n].
+func (pkt *PacketBuffer) SetData(head, n int) bool {
+	if head < 0 || n < 0 || head+n > len(pkt.buf) {
+		return false
+	}
+	pkt.head, pkt.tail = head, head+n
+	return true
+}
+
+// NetworkHeader is the packet from its network header to its end, or nil
+// when the network header was not marked.
+func (pkt *PacketBuffer) NetworkHeader() []byte {
+	if pkt.NetworkHeaderOffset < 0 || pkt.NetworkHeaderOffset > pkt.tail {
+		return nil
+	}
+	return pkt.buf[pkt.NetworkHeaderOffset:pkt.tail]
+}
+
+// LinkHeader is the packet from its link header to its end, or nil when the
+// link header was not marked.
+func (pkt *PacketBuffer) LinkHeader() []byte {
+	if pkt.LinkHeaderOffset < 0 || pkt.LinkHeaderOffset > pkt.tail {
+		return nil
+	}
+	return pkt.buf[pkt.LinkHeaderOffset:pkt.tail]
+}
+
+// leakCheck turns double releases and reuse of live frames into panics.
+var leakCheck atomic.Bool
+
+// Counters of frame-ownership bugs seen while leak checking was off.
+var doubleReleases, framesReusedLive atomic.Uint64
+
+// SetLeakCheck makes frame-ownership bugs panic. Tests turn it on (in
+// TestMain) so a double release or a lost frame fails the test at once.
+func SetLeakCheck(on bool) { leakCheck.Store(on) }
+
+// OwnershipErrors reports how many double releases and reuses of live frames
+// happened with leak checking off. Both should stay zero.
+func OwnershipErrors() (doubleRelease, reusedLive uint64) {
+	return doubleReleases.Load(), framesReusedLive.Load()
+}
+
+// FramePool lends heap frames of one size for packets the router makes
+// itself (ICMP errors, fragments, ARP/NDP) and for links without ring memory.
+// It is safe for concurrent use and allocates nothing in steady state.
+type FramePool struct {
+	size        int
+	headroom    int
+	pool        sync.Pool
+	outstanding atomic.Int64
+}
+
+// NewFramePool makes a pool of frames of frameSize bytes whose data starts
+// after headroom bytes.
+func NewFramePool(frameSize, headroom int) *FramePool {
+	p := &FramePool{size: frameSize, headroom: headroom}
+	p.pool.New = func() any {
+		return &PacketBuffer{buf: make([]byte, frameSize)}
+	}
+	return p
+}
+
+// FrameSize is the size of every frame of the pool, headroom included.
+func (p *FramePool) FrameSize() int { return p.size }
+
+// Get lends a frame with empty data at the pool's headroom.
+func (p *FramePool) Get() *PacketBuffer {
+	pkt := p.pool.Get().(*PacketBuffer)
+	pkt.InitFrame(p, pkt.buf, p.headroom, p.headroom)
+	p.outstanding.Add(1)
+	return pkt
+}
+
+// ReleaseFrame implements FrameOwner.
+func (p *FramePool) ReleaseFrame(pkt *PacketBuffer) {
+	p.outstanding.Add(-1)
+	p.pool.Put(pkt)
+}
+
+// Outstanding is the number of frames lent and not yet released; tests
+// assert it returns to zero to catch leaks.
+func (p *FramePool) Outstanding() int64 { return p.outstanding.Load() }
+
+// BatchSize is how many frames move through the data path together: one RX
+// poll, one dispatch, one WritePackets. 64 amortises the ring doorbell and
+// the syscall over enough packets while a batch's headers still fit in L1.
+const BatchSize = 64
+
+// PacketBufferList is a batch of packets. It is a plain slice wrapper that a
+// worker reuses, so building a batch never allocates once its capacity is
+// reached.
+type PacketBufferList struct {
+	pkts []*PacketBuffer
+	// Queue is the index of the worker that fills the list; links with one
+	// TX ring per worker use it to pick the ring without locking.
+	Queue int
+}
+
+// MakePacketBufferList returns an empty list with room for capacity packets.
+func MakePacketBufferList(capacity int) PacketBufferList {
+	return PacketBufferList{pkts: make([]*PacketBuffer, 0, capacity)}
+}
+
+// PushBack appends pkt.
+func (l *PacketBufferList) PushBack(pkt *PacketBuffer) { l.pkts = append(l.pkts, pkt) }
+
+// Len is the number of packets in the list.
+func (l *PacketBufferList) Len() int { return len(l.pkts) }
+
+// AsSlice exposes the packets; valid until the list is next changed.
+func (l *PacketBufferList) AsSlice() []*PacketBuffer { return l.pkts }
+
+// Reset empties the list without releasing its packets (they were passed on).
+func (l *PacketBufferList) Reset() {
+	clear(l.pkts)
+	l.pkts = l.pkts[:0]
+}
+
+// Release releases every packet and empties the list.
+func (l *PacketBufferList) Release() {
+	for _, pkt := range l.pkts {
+		pkt.Release()
+	}
+	l.Reset()
+}

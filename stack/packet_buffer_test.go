@@ -1,0 +1,92 @@
+package stack_test
+
+import (
+	"testing"
+
+	"github.com/nexthop-router/nexthop/stack"
+)
+
+func TestPacketBufferWindow(t *testing.T) {
+	pool := stack.NewFramePool(256, 32)
+	pkt := pool.Get()
+	defer pkt.Release()
+	if pkt.Headroom() != 32 || pkt.Len() != 0 || pkt.Tailroom() != 224 {
+		t.Fatalf("fresh frame: headroom %d len %d tailroom %d", pkt.Headroom(), pkt.Len(), pkt.Tailroom())
+	}
+	if !pkt.SetLen(100) {
+		t.Fatal("SetLen(100) failed")
+	}
+	if pkt.SetLen(225) {
+		t.Error("SetLen past the frame succeeded")
+	}
+	h := pkt.Prepend(14)
+	if len(h) != 14 || pkt.Len() != 114 || pkt.Headroom() != 18 {
+		t.Errorf("Prepend(14): len(h)=%d Len=%d Headroom=%d", len(h), pkt.Len(), pkt.Headroom())
+	}
+	if pkt.Prepend(19) != nil {
+		t.Error("Prepend beyond the headroom succeeded")
+	}
+	if !pkt.TrimFront(14) || pkt.Len() != 100 {
+		t.Errorf("TrimFront(14): Len=%d", pkt.Len())
+	}
+	if pkt.TrimFront(101) {
+		t.Error("TrimFront beyond the data succeeded")
+	}
+	if pkt.NetworkHeader() != nil || pkt.LinkHeader() != nil {
+		t.Error("unmarked headers are not nil")
+	}
+	pkt.NetworkHeaderOffset = pkt.Start()
+	if len(pkt.NetworkHeader()) != 100 {
+		t.Errorf("NetworkHeader len %d, want 100", len(pkt.NetworkHeader()))
+	}
+}
+
+func TestDoubleReleasePanicsInLeakCheckMode(t *testing.T) {
+	pool := stack.NewFramePool(256, 32)
+	pkt := pool.Get()
+	pkt.Release()
+	defer func() {
+		if recover() == nil {
+			t.Error("double release did not panic with leak checking on")
+		}
+	}()
+	pkt.Release()
+}
+
+func TestFramePoolCountsOutstanding(t *testing.T) {
+	pool := stack.NewFramePool(256, 32)
+	a, b := pool.Get(), pool.Get()
+	if pool.Outstanding() != 2 {
+		t.Errorf("Outstanding = %d, want 2", pool.Outstanding())
+	}
+	a.Release()
+	b.Release()
+	if pool.Outstanding() != 0 {
+		t.Errorf("Outstanding = %d after release, want 0", pool.Outstanding())
+	}
+}
+
+func TestFramePoolSteadyStateAllocatesNothing(t *testing.T) {
+	pool := stack.NewFramePool(2048, 128)
+	pool.Get().Release()
+	if allocs := testing.AllocsPerRun(1000, func() { pool.Get().Release() }); allocs != 0 {
+		t.Errorf("Get+Release: %v allocs, want 0", allocs)
+	}
+}
+
+func TestPerWorkerStatsSum(t *testing.T) {
+	var p stack.PerWorkerIPStats
+	p[0].PacketsReceived = 3
+	p[5].PacketsReceived = 4
+	p[5].Drop(stack.DropExhaustedTTL)
+	p[9].Drop(stack.DropExhaustedTTL)
+	s := p.Sum()
+	if s.PacketsReceived != 7 || s.Drops[stack.DropExhaustedTTL] != 2 || s.TotalDrops() != 2 {
+		t.Errorf("Sum = %+v", s)
+	}
+	for r := stack.DropReason(0); r < stack.NumDropReasons; r++ {
+		if r.String() == "unknown" || r.String() == "" {
+			t.Errorf("drop reason %d has no label", r)
+		}
+	}
+}

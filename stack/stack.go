@@ -1,0 +1,397 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// NetworkProtocolFactory creates a protocol for a stack; Options lists them
+// so the stack never imports a concrete protocol.
+type NetworkProtocolFactory func(*Stack) NetworkProtocol
+
+// Options configure a Stack. The zero value is a stack with no protocols,
+// the real clock and the default frame pool.
+type Options struct {
+	// NetworkProtocols are created in order and registered by EtherType.
+	NetworkProtocols []NetworkProtocolFactory
+	// Clock is the time source; nil means RealClock. Tests pass a FakeClock.
+	Clock Clock
+	// FramePool lends frames for packets the stack makes itself; nil means
+	// a pool of DefaultFrameSize frames with DefaultHeadroom.
+	FramePool *FramePool
+	// NUD configures every neighbour cache; the zero value means
+	// DefaultNUDConfig().
+	NUD NUDConfig
+}
+
+// Frame pool defaults: room for a 9000-byte jumbo packet plus an Ethernet
+// header, with headroom for a link header and a virtio_net_hdr in front.
+const (
+	DefaultHeadroom  = 128
+	DefaultFrameSize = DefaultHeadroom + ethernetHeaderSize + 9216
+)
+
+// localAddrs is the immutable set of every address of every NIC, read by
+// the data path to decide "is this packet for the router itself".
+type localAddrs struct {
+	v4 [][4]byte
+	v6 [][16]byte
+}
+
+// Stack holds the NICs, protocols and route table of one router. Its
+// control-path methods are serialized by mu; the data path reads only
+// atomically published snapshots.
+type Stack struct {
+	clock  Clock
+	frames *FramePool
+	routes *RouteTable
+
+	protocols [numProtoSlots]NetworkProtocol
+	nud       NUDConfig
+
+	// tickMu serializes Tick, which owns the control worker.
+	tickMu  sync.Mutex
+	control *Worker
+
+	// mu serializes control-path changes: NICs, addresses, routes.
+	mu      sync.Mutex
+	nics    atomic.Pointer[[]*NIC] // indexed by NICID; nil holes
+	local   atomic.Pointer[localAddrs]
+	workers [MaxWorkers]bool // +checklocks:mu
+}
+
+// New creates a stack.
+func New(opts Options) *Stack {
+	s := &Stack{
+		clock:  opts.Clock,
+		frames: opts.FramePool,
+		routes: NewRouteTable(),
+		nud:    opts.NUD,
+	}
+	if s.nud == (NUDConfig{}) {
+		s.nud = DefaultNUDConfig()
+	}
+	if s.clock == nil {
+		s.clock = RealClock{}
+	}
+	if s.frames == nil {
+		s.frames = NewFramePool(DefaultFrameSize, DefaultHeadroom)
+	}
+	empty := []*NIC{}
+	s.nics.Store(&empty)
+	s.local.Store(&localAddrs{})
+	for _, f := range opts.NetworkProtocols {
+		p := f(s)
+		slot := protoSlot(p.Number())
+		if slot < 0 {
+			panic(fmt.Sprintf("stack: protocol %#04x has no dispatch slot", p.Number()))
+		}
+		s.protocols[slot] = p
+	}
+	// The control path (timers, resolution failures) gets its own worker
+	// so its counters never share a block with a data-path worker.
+	s.workers[0] = true
+	s.control = &Worker{id: 0, stack: s}
+	return s
+}
+
+// Tick runs every due timer of the control path (neighbour caches today)
+// on the control worker and flushes what they send. The forwarder calls it
+// periodically; tests call it after advancing a FakeClock.
+func (s *Stack) Tick() {
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
+	s.control.StartBatch()
+	for _, n := range s.NICs() {
+		for _, c := range n.neigh {
+			if c != nil {
+				c.Tick(s.control)
+			}
+		}
+	}
+	s.control.Flush()
+}
+
+// RunControl locks the control worker for f, e.g. to send a gratuitous ARP
+// when an interface comes up; what f queues is flushed afterwards.
+func (s *Stack) RunControl(f func(w *Worker)) {
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
+	s.control.StartBatch()
+	f(s.control)
+	s.control.Flush()
+}
+
+// Clock is the stack's time source.
+func (s *Stack) Clock() Clock { return s.clock }
+
+// Frames is the pool for packets the stack generates itself.
+func (s *Stack) Frames() *FramePool { return s.frames }
+
+// Routes is the stack's route table (IPv4 and IPv6).
+func (s *Stack) Routes() *RouteTable { return s.routes }
+
+// NetworkProtocol returns the registered protocol for an EtherType, or nil.
+func (s *Stack) NetworkProtocol(n NetworkProtocolNumber) NetworkProtocol {
+	if slot := protoSlot(n); slot >= 0 {
+		return s.protocols[slot]
+	}
+	return nil
+}
+
+// ErrNICExists is returned by CreateNIC for a used ID or name.
+var ErrNICExists = errors.New("NIC already exists")
+
+// CreateNIC adds a NIC for link ep, attaches the NIC as the link's
+// dispatcher and creates an endpoint of every registered protocol on it.
+// The NIC starts disabled; call Enable once addresses are set.
+func (s *Stack) CreateNIC(id NICID, name string, ep LinkEndpoint) (*NIC, error) {
+	if id <= 0 || id >= MaxNICs {
+		return nil, fmt.Errorf("create NIC %q: ID %d out of range 1..%d", name, id, MaxNICs-1)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := *s.nics.Load()
+	if int(id) < len(old) && old[id] != nil {
+		return nil, fmt.Errorf("create NIC %q: ID %d: %w", name, id, ErrNICExists)
+	}
+	for _, n := range old {
+		if n != nil && n.name == name {
+			return nil, fmt.Errorf("create NIC %q: %w", name, ErrNICExists)
+		}
+	}
+	n := &NIC{stack: s, id: id, name: name, link: ep, linkAddr: ep.LinkAddress()}
+	n.addrs.Store(&nicAddrs{})
+	for slot, p := range s.protocols {
+		if p != nil {
+			n.eps[slot] = p.NewEndpoint(n)
+		}
+	}
+	// Every endpoint that resolves link addresses gets a neighbour cache
+	// for the protocol whose addresses it resolves (ARP for IPv4, NDP for
+	// IPv6), when the link needs resolution at all.
+	if ep.Capabilities()&CapabilityResolutionRequired != 0 {
+		for _, nep := range n.eps {
+			r, ok := nep.(LinkAddressResolver)
+			if !ok {
+				continue
+			}
+			slot := protoSlot(r.LinkAddressProtocol())
+			if slot < 0 || n.eps[slot] == nil {
+				continue
+			}
+			h, ok := n.eps[slot].(LinkResolutionHandler)
+			if !ok {
+				continue
+			}
+			n.neigh[slot] = NewNeighborCache(n, r.LinkAddressProtocol(), r, h, s.nud)
+		}
+	}
+	next := slices.Clone(old)
+	for len(next) <= int(id) {
+		next = append(next, nil)
+	}
+	next[id] = n
+	s.nics.Store(&next)
+	ep.Attach(n)
+	return n, nil
+}
+
+// RemoveNIC disables and removes a NIC, its addresses and the routes that
+// point at it, and detaches it from its link.
+func (s *Stack) RemoveNIC(id NICID) error {
+	n := s.NIC(id)
+	if n == nil {
+		return fmt.Errorf("remove NIC %d: no such NIC", id)
+	}
+	n.Disable()
+	for _, a := range n.Addresses() {
+		_ = n.RemoveAddress(a.Addr())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeRoutesViaLocked(id)
+	next := slices.Clone(*s.nics.Load())
+	next[id] = nil
+	s.nics.Store(&next)
+	n.link.Attach(nil)
+	for _, ep := range n.eps {
+		if ep != nil {
+			ep.Close()
+		}
+	}
+	return nil
+}
+
+// NIC returns the NIC with id, or nil. Lock-free.
+func (s *Stack) NIC(id NICID) *NIC {
+	nics := *s.nics.Load()
+	if id < 0 || int(id) >= len(nics) {
+		return nil
+	}
+	return nics[id]
+}
+
+// NICByName returns the NIC called name, or nil.
+func (s *Stack) NICByName(name string) *NIC {
+	for _, n := range *s.nics.Load() {
+		if n != nil && n.name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// NICs lists the NICs in ID order.
+func (s *Stack) NICs() []*NIC {
+	var out []*NIC
+	for _, n := range *s.nics.Load() {
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// NewWorker reserves a worker slot for a data-path goroutine.
+func (s *Stack) NewWorker() (*Worker, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.workers {
+		if !s.workers[i] {
+			s.workers[i] = true
+			return &Worker{id: i, stack: s}, nil
+		}
+	}
+	return nil, fmt.Errorf("stack: all %d worker slots in use", MaxWorkers)
+}
+
+// ReleaseWorker frees a worker's slot after flushing what it still holds.
+func (s *Stack) ReleaseWorker(w *Worker) {
+	w.Flush()
+	s.mu.Lock()
+	s.workers[w.id] = false
+	s.mu.Unlock()
+}
+
+// IsLocalAddress4 reports whether a is one of the router's IPv4 addresses
+// on any NIC (the weak host model of RFC 1122 §3.3.4.2).
+func (s *Stack) IsLocalAddress4(a [4]byte) bool {
+	for _, l := range s.local.Load().v4 {
+		if l == a {
+			return true
+		}
+	}
+	return false
+}
+
+// IsLocalAddress6 reports whether a is one of the router's IPv6 addresses.
+func (s *Stack) IsLocalAddress6(a [16]byte) bool {
+	for _, l := range s.local.Load().v6 {
+		if l == a {
+			return true
+		}
+	}
+	return false
+}
+
+// NICWithAddress returns the NIC that has addr assigned, or nil.
+func (s *Stack) NICWithAddress(addr netip.Addr) *NIC {
+	for _, n := range *s.nics.Load() {
+		if n != nil && n.HasAddress(addr) {
+			return n
+		}
+	}
+	return nil
+}
+
+func (s *Stack) nicWithAddressLocked(addr netip.Addr) *NIC { return s.NICWithAddress(addr) }
+
+// publishLocalAddrsLocked rebuilds the local address snapshot.
+//
+// Precondition: s.mu is locked.
+func (s *Stack) publishLocalAddrsLocked() {
+	l := &localAddrs{}
+	for _, n := range *s.nics.Load() {
+		if n == nil {
+			continue
+		}
+		a := n.addrs.Load()
+		for _, p := range a.v4 {
+			l.v4 = append(l.v4, p.Addr().As4())
+		}
+		for _, p := range a.v6 {
+			l.v6 = append(l.v6, p.Addr().As16())
+		}
+	}
+	s.local.Store(l)
+}
+
+// addConnectedRouteLocked installs the on-link route of a new address,
+// unless the NIC already has one for that prefix.
+//
+// Precondition: s.mu is locked.
+func (s *Stack) addConnectedRouteLocked(n *NIC, addr netip.Prefix) error {
+	p := addr.Masked()
+	if r, ok := s.routes.LookupRoute(p.Addr()); ok && r.Prefix == p && r.Source == RouteSourceConnected {
+		for _, nh := range r.NextHops {
+			if nh.NIC == n.id {
+				return nil
+			}
+		}
+	}
+	err := s.routes.Replace(Route{
+		Prefix:   p,
+		Type:     RouteUnicast,
+		NextHops: []NextHop{{NIC: n.id}},
+		Source:   RouteSourceConnected,
+	})
+	if err != nil {
+		return fmt.Errorf("NIC %q: connected route for %v: %w", n.name, addr, err)
+	}
+	return nil
+}
+
+// removeConnectedRouteLocked removes the connected route of a removed
+// address unless another address of the NIC still covers the prefix.
+//
+// Precondition: s.mu is locked.
+func (s *Stack) removeConnectedRouteLocked(n *NIC, removed netip.Prefix) {
+	p := removed.Masked()
+	for _, a := range n.Addresses() {
+		if a.Masked() == p {
+			return
+		}
+	}
+	if r, ok := s.routes.LookupRoute(p.Addr()); ok && r.Prefix == p && r.Source == RouteSourceConnected {
+		_ = s.routes.Delete(p)
+	}
+}
+
+// removeRoutesViaLocked deletes every route whose next hops all use NIC id.
+//
+// Precondition: s.mu is locked.
+func (s *Stack) removeRoutesViaLocked(id NICID) {
+	var changes []RouteChange
+	for _, r := range s.routes.Routes() {
+		if len(r.NextHops) == 0 {
+			continue
+		}
+		all := true
+		for _, nh := range r.NextHops {
+			if nh.NIC != id {
+				all = false
+			}
+		}
+		if all {
+			changes = append(changes, RouteChange{Op: RouteDelete, Route: r})
+		}
+	}
+	if len(changes) > 0 {
+		_ = s.routes.Apply(changes)
+	}
+}

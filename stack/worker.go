@@ -1,0 +1,81 @@
+package stack
+
+// Worker is the context of one data-path goroutine: it runs received batches
+// to completion and collects what they send into one batch per egress NIC,
+// flushed with a single WritePackets call each. It also selects the worker's
+// own counter blocks, so counting needs neither atomics nor locks.
+//
+// A Worker is used by one goroutine at a time.
+type Worker struct {
+	id    int
+	stack *Stack
+
+	// tx is the pending batch per egress NIC, indexed by NICID.
+	tx    [MaxNICs]PacketBufferList
+	dirty []NICID
+
+	// rx groups one received batch by protocol slot before dispatch.
+	rx [numProtoSlots][]*PacketBuffer
+
+	now int64
+}
+
+// ID is the worker's index into per-worker counter blocks (0…MaxWorkers-1).
+func (w *Worker) ID() int { return w.id }
+
+// Stack is the stack the worker runs for.
+func (w *Worker) Stack() *Stack { return w.stack }
+
+// Now is the time read once at the start of the current batch, so packets
+// never read the clock themselves.
+func (w *Worker) Now() int64 { return w.now }
+
+// StartBatch reads the clock once for the batch that follows.
+func (w *Worker) StartBatch() { w.now = w.stack.clock.NowNanos() }
+
+// Send queues a complete Ethernet frame for transmission on nic. It takes
+// ownership of pkt. The frame leaves at the next Flush, or at once when the
+// NIC's batch is full.
+func (w *Worker) Send(nic *NIC, pkt *PacketBuffer) {
+	l := &w.tx[nic.id]
+	if l.pkts == nil {
+		*l = MakePacketBufferList(BatchSize)
+		l.Queue = w.id
+	}
+	if l.Len() == 0 {
+		w.dirty = append(w.dirty, nic.id)
+	}
+	l.PushBack(pkt)
+	if l.Len() >= BatchSize {
+		w.flushNIC(nic.id)
+	}
+}
+
+// Flush hands every pending batch to its link: one WritePackets per NIC.
+func (w *Worker) Flush() {
+	for _, id := range w.dirty {
+		w.flushNIC(id)
+	}
+	w.dirty = w.dirty[:0]
+}
+
+func (w *Worker) flushNIC(id NICID) {
+	l := &w.tx[id]
+	n := l.Len()
+	if n == 0 {
+		return
+	}
+	nic := w.stack.NIC(id)
+	if nic == nil {
+		l.Release()
+		return
+	}
+	st := &nic.stats[w.id]
+	sent, _ := nic.link.WritePackets(*l)
+	st.TXFrames += uint64(sent)
+	st.TXDropped += uint64(n - sent)
+	l.Reset()
+}
+
+// Pending is the number of frames queued for nic and not yet flushed.
+func (w *Worker) Pending(nic *NIC) int { return w.tx[nic.id].Len() }
