@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"slices"
 	"sync/atomic"
+
+	"github.com/nexthop-router/nexthop/header"
 )
 
 // Protocol slots index per-NIC protocol tables, so dispatch by EtherType is
@@ -80,6 +82,7 @@ type NIC struct {
 	eps     [numProtoSlots]NetworkEndpoint
 	addrs   atomic.Pointer[nicAddrs]
 	neigh   [numProtoSlots]*NeighborCache
+	caps    LinkEndpointCapabilities
 
 	stats [MaxWorkers]NICStats
 }
@@ -162,7 +165,7 @@ func (n *NIC) WriteToNextHop(w *Worker, nextHop netip.Addr, pkt *PacketBuffer) {
 		n.WriteEthernet(w, pkt, BroadcastLinkAddress, pkt.NetworkProtocol)
 		return
 	}
-	if mac, ok := c.Lookup(nextHop); ok {
+	if mac, ok := c.lookup(w, nextHop); ok {
 		n.WriteEthernet(w, pkt, mac, pkt.NetworkProtocol)
 		return
 	}
@@ -248,6 +251,11 @@ func (n *NIC) Addresses() []netip.Prefix {
 	a := n.addrs.Load()
 	return append(slices.Clone(a.v4), a.v6...)
 }
+
+// IPv6Addresses returns the NIC's IPv6 addresses without copying: the
+// slice is the current immutable snapshot and must not be modified. It is
+// the data path's allocation-free way to match solicited-node groups.
+func (n *NIC) IPv6Addresses() []netip.Prefix { return n.addrs.Load().v6 }
 
 // HasAddress reports whether addr is assigned to this NIC. Lock-free and
 // allocation-free: the data path calls it.
@@ -400,6 +408,15 @@ func (n *NIC) DeliverNetworkPacket(w *Worker, proto NetworkProtocolNumber, pkt *
 // its network header and queues it on the worker for this NIC. It takes
 // ownership of pkt; a packet without headroom is dropped and counted.
 func (n *NIC) WriteEthernet(w *Worker, pkt *PacketBuffer, dst LinkAddress, proto NetworkProtocolNumber) {
+	if pkt.GSO.NeedsCsum && pkt.GSO.Type == GSONone && n.caps&CapabilityTXChecksumOffload == 0 {
+		// The sender left the L4 checksum to offload (a local Linux stack
+		// on a veth does); this link cannot finish it, so the router does.
+		if !completeChecksum(pkt) {
+			n.stats[w.id].TXDropped++
+			pkt.Release()
+			return
+		}
+	}
 	h := pkt.Prepend(ethernetHeaderSize)
 	if h == nil {
 		n.stats[w.id].TXDropped++
@@ -411,4 +428,30 @@ func (n *NIC) WriteEthernet(w *Worker, pkt *PacketBuffer, dst LinkAddress, proto
 	binary.BigEndian.PutUint16(h[12:14], uint16(proto))
 	pkt.LinkHeaderOffset = pkt.Start()
 	w.Send(n, pkt)
+}
+
+// CanTakeGSO reports whether the NIC's link accepts super-packets whole (it
+// or the kernel behind it segments them).
+func (n *NIC) CanTakeGSO() bool {
+	return n.caps&(CapabilitySoftwareGSO|CapabilityHardwareGSO) != 0
+}
+
+// completeChecksum finishes a CHECKSUM_PARTIAL packet whose data starts at
+// its network header: the checksum field already holds the pseudo-header
+// sum, so the one's-complement sum from CsumStart to the end, folded and
+// inverted, is the final checksum (virtio_net_hdr semantics).
+func completeChecksum(pkt *PacketBuffer) bool {
+	d := pkt.Data()
+	start := int(pkt.GSO.CsumStart)
+	field := start + int(pkt.GSO.CsumOffset)
+	if start >= len(d) || field+2 > len(d) {
+		return false
+	}
+	sum := ^header.Checksum(d[start:], 0)
+	if sum == 0 && pkt.GSO.CsumOffset == 6 {
+		sum = 0xffff // UDP: a computed zero is sent as all ones (RFC 768)
+	}
+	binary.BigEndian.PutUint16(d[field:], sum)
+	pkt.GSO.NeedsCsum = false
+	return true
 }

@@ -229,6 +229,35 @@ func (p *FramePool) Get() *PacketBuffer {
 	return pkt
 }
 
+// Clone copies pkt's data and metadata into a frame of the pool, for a
+// packet that must outlive the ring slot it sits in (e.g. while it waits
+// for neighbour resolution). It returns nil when the data does not fit.
+func (p *FramePool) Clone(pkt *PacketBuffer) *PacketBuffer {
+	if pkt.Len() > p.size-p.headroom {
+		return nil
+	}
+	c := p.Get()
+	c.SetLen(pkt.Len())
+	copy(c.Data(), pkt.Data())
+	shift := c.head - pkt.head
+	move := func(off int) int {
+		if off < 0 {
+			return -1
+		}
+		return off + shift
+	}
+	c.LinkHeaderOffset = move(pkt.LinkHeaderOffset)
+	c.NetworkHeaderOffset = move(pkt.NetworkHeaderOffset)
+	c.TransportHeaderOffset = move(pkt.TransportHeaderOffset)
+	c.NetworkProtocol = pkt.NetworkProtocol
+	c.PktType = pkt.PktType
+	c.NICID = pkt.NICID
+	c.RXChecksumValidated = pkt.RXChecksumValidated
+	c.GSO = pkt.GSO
+	c.Hash = pkt.Hash
+	return c
+}
+
 // ReleaseFrame implements FrameOwner.
 func (p *FramePool) ReleaseFrame(pkt *PacketBuffer) {
 	p.outstanding.Add(-1)

@@ -112,8 +112,21 @@ func (s *Stack) Tick() {
 				c.Tick(s.control)
 			}
 		}
+		for _, ep := range n.eps {
+			if t, ok := ep.(Ticker); ok {
+				t.Tick(s.control)
+			}
+		}
 	}
 	s.control.Flush()
+}
+
+// Ticker is implemented by network endpoints that have timers of their own
+// (IPv6's periodic Router Advertisements); Stack.Tick calls Tick on the
+// control worker after the neighbour caches' timers, so the stack needs no
+// knowledge of the protocol's timers.
+type Ticker interface {
+	Tick(w *Worker)
 }
 
 // RunControl locks the control worker for f, e.g. to send a gratuitous ARP
@@ -164,7 +177,7 @@ func (s *Stack) CreateNIC(id NICID, name string, ep LinkEndpoint) (*NIC, error) 
 			return nil, fmt.Errorf("create NIC %q: %w", name, ErrNICExists)
 		}
 	}
-	n := &NIC{stack: s, id: id, name: name, link: ep, linkAddr: ep.LinkAddress()}
+	n := &NIC{stack: s, id: id, name: name, link: ep, linkAddr: ep.LinkAddress(), caps: ep.Capabilities()}
 	n.addrs.Store(&nicAddrs{})
 	for slot, p := range s.protocols {
 		if p != nil {

@@ -60,6 +60,9 @@ const (
 	// DropBroadcastFrame: a unicast IP packet that came in a link-layer
 	// broadcast or multicast frame (RFC 1812 §5.3.4).
 	DropBroadcastFrame
+	// DropGSOUnsupported: a super-packet whose egress link cannot take it
+	// whole (software segmentation is not built yet).
+	DropGSOUnsupported
 	// DropErrors: any other forwarding error.
 	DropErrors
 
@@ -92,6 +95,7 @@ var dropReasonNames = [NumDropReasons]string{
 	DropRouteUnreachable:                   "route_unreachable",
 	DropRouteProhibit:                      "route_prohibit",
 	DropBroadcastFrame:                     "broadcast_frame",
+	DropGSOUnsupported:                     "gso_unsupported",
 	DropErrors:                             "errors",
 }
 

@@ -1,5 +1,7 @@
 package stack
 
+import "net/netip"
+
 // Worker is the context of one data-path goroutine: it runs received batches
 // to completion and collects what they send into one batch per egress NIC,
 // flushed with a single WritePackets call each. It also selects the worker's
@@ -18,6 +20,13 @@ type Worker struct {
 	rx [numProtoSlots][]*PacketBuffer
 
 	now int64
+
+	// nh caches the last neighbour lookup (see NeighborCache.lookup).
+	nh struct {
+		table *neighborTable
+		addr  netip.Addr
+		link  *neighborLink
+	}
 }
 
 // ID is the worker's index into per-worker counter blocks (0…MaxWorkers-1).

@@ -1,0 +1,154 @@
+package lpm
+
+import "math/bits"
+
+// batchChunk is how many lookups a batch lookup runs side by side. A lookup
+// in a full table is a chain of dependent cache misses (node, then its
+// values); running the chains of 16 addresses level by level lets the CPU
+// keep up to 16 misses in flight instead of one, which is where the batch
+// forms get their speed. 16 fits the path arrays in 2 KiB of stack for IPv6
+// and is well under the 22+ outstanding L1 misses of current x86 cores.
+const batchChunk = 16
+
+// Lookup4Batch sets out[i] to the value of the longest IPv4 prefix containing
+// dst[i] (the zero V if none). It returns the same answers as Lookup4 but
+// overlaps the memory accesses of up to 16 lookups. len(out) must be at least
+// len(dst).
+func (t *Table[V]) Lookup4Batch(dst [][4]byte, out []V) {
+	out = out[:len(dst)]
+	for len(dst) > 0 {
+		k := min(len(dst), batchChunk)
+		t.lookup4Chunk(dst[:k], out[:k])
+		dst, out = dst[k:], out[k:]
+	}
+}
+
+func (t *Table[V]) lookup4Chunk(dst [][4]byte, out []V) {
+	var zero V
+	if t == nil || t.root4 == nil {
+		for i := range out {
+			out[i] = zero
+		}
+		return
+	}
+	var path [batchChunk][4]*node[V]
+	var depth [batchChunk]uint8
+	var slot [batchChunk]int
+	dst = dst[:min(len(dst), batchChunk)]
+	out = out[:len(dst)]
+	for i := range dst {
+		path[i][0] = t.root4
+	}
+	// Descend level by level: the child loads of all addresses are independent.
+	for d := uint8(0); d < 3; d++ {
+		for i := range dst {
+			if depth[i] != d {
+				continue
+			}
+			n := path[i][d&3]
+			o := dst[i][d&3]
+			w := o >> 6
+			k := n.kids[w]
+			bit := uint64(1) << (o & 63)
+			if k&bit != 0 {
+				path[i][(d+1)&3] = n.child[int(n.kidsRank[w])+bits.OnesCount64(k&(bit-1))]
+				depth[i] = d + 1
+			}
+		}
+	}
+	// Find each longest match in its deepest node; backtrack where there is none.
+	for i := range dst {
+		d := depth[i] & 3
+		n := path[i][d]
+		idx := lpmIndex(&n.pfx, dst[i][d])
+		for idx <= 0 && d > 0 {
+			d--
+			n = path[i][d]
+			idx = lpmIndex(&n.pfx, dst[i][d])
+		}
+		slot[i] = -1
+		if idx > 0 {
+			path[i][0] = n
+			slot[i] = n.valSlot(idx)
+		}
+	}
+	// Load the values: again independent across addresses.
+	for i := range dst {
+		if s := slot[i]; s >= 0 {
+			out[i] = path[i][0].vals[s]
+		} else {
+			out[i] = zero
+		}
+	}
+}
+
+// Lookup6Batch is Lookup4Batch for IPv6.
+func (t *Table[V]) Lookup6Batch(dst [][16]byte, out []V) {
+	out = out[:len(dst)]
+	for len(dst) > 0 {
+		k := min(len(dst), batchChunk)
+		t.lookup6Chunk(dst[:k], out[:k])
+		dst, out = dst[k:], out[k:]
+	}
+}
+
+func (t *Table[V]) lookup6Chunk(dst [][16]byte, out []V) {
+	var zero V
+	if t == nil || t.root6 == nil {
+		for i := range out {
+			out[i] = zero
+		}
+		return
+	}
+	var path [batchChunk][16]*node[V]
+	var depth [batchChunk]uint8
+	var slot [batchChunk]int
+	dst = dst[:min(len(dst), batchChunk)]
+	out = out[:len(dst)]
+	for i := range dst {
+		path[i][0] = t.root6
+	}
+	for d := uint8(0); d < 15; d++ {
+		active := false
+		for i := range dst {
+			if depth[i] != d {
+				continue
+			}
+			n := path[i][d&15]
+			o := dst[i][d&15]
+			w := o >> 6
+			k := n.kids[w]
+			bit := uint64(1) << (o & 63)
+			if k&bit != 0 {
+				path[i][(d+1)&15] = n.child[int(n.kidsRank[w])+bits.OnesCount64(k&(bit-1))]
+				depth[i] = d + 1
+				active = true
+			}
+		}
+		if !active {
+			break
+		}
+	}
+	for i := range dst {
+		d := depth[i] & 15
+		n := path[i][d]
+		idx := lpmIndex(&n.pfx, dst[i][d])
+		for idx <= 0 && d > 0 {
+			d--
+			n = path[i][d]
+			idx = lpmIndex(&n.pfx, dst[i][d])
+		}
+		slot[i] = -1
+		if idx > 0 {
+			path[i][0] = n
+			slot[i] = n.valSlot(idx)
+		}
+	}
+	for i := range dst {
+		if s := slot[i]; s >= 0 {
+			out[i] = path[i][0].vals[s]
+		} else {
+			out[i] = zero
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package lpm
+
+import (
+	"net/netip"
+	"sync/atomic"
+)
+
+// generation hands out Txn generations. Generations are never reused, so a
+// node stamped by a committed Txn can never again be modified in place.
+var generation atomic.Uint64
+
+// Txn is a batch of changes on top of a Table. Changes copy only the nodes on
+// their path, and each node at most once per Txn; Commit publishes the result
+// as a new Table without touching the one the Txn started from. A Txn is not
+// safe for concurrent use.
+type Txn[V any] struct {
+	t       Table[V]
+	gen     uint64
+	touched []*node[V] // nodes created by this generation, trimmed on Commit
+}
+
+// Txn starts a batch of changes on top of t (nil means an empty table).
+func (t *Table[V]) Txn() *Txn[V] {
+	tx := &Txn[V]{gen: generation.Add(1), touched: make([]*node[V], 0, 8)}
+	if t != nil {
+		tx.t = *t
+	}
+	return tx
+}
+
+// Len4 returns the number of IPv4 prefixes including the pending changes.
+func (tx *Txn[V]) Len4() int { return tx.t.len4 }
+
+// Len6 returns the number of IPv6 prefixes including the pending changes.
+func (tx *Txn[V]) Len6() int { return tx.t.len6 }
+
+// Get returns the value for exactly prefix p, including pending changes.
+func (tx *Txn[V]) Get(p netip.Prefix) (V, bool) { return tx.t.Get(p) }
+
+// LookupPrefix is Table.LookupPrefix including pending changes.
+func (tx *Txn[V]) LookupPrefix(a netip.Addr) (netip.Prefix, V, bool) {
+	return tx.t.LookupPrefix(a)
+}
+
+// Commit returns the table with all changes so far. The Txn stays usable for
+// further changes, which will not affect the returned Table.
+func (tx *Txn[V]) Commit() *Table[V] {
+	for _, n := range tx.touched {
+		n.trim()
+	}
+	clear(tx.touched)
+	tx.touched = tx.touched[:0]
+	tx.gen = generation.Add(1)
+	t := tx.t
+	return &t
+}
+
+// own returns n if this Txn may modify it, else a private copy of it (or a
+// new node if n is nil).
+func (tx *Txn[V]) own(n *node[V]) *node[V] {
+	if n != nil && n.gen == tx.gen {
+		return n
+	}
+	c := &node[V]{gen: tx.gen}
+	if n != nil {
+		c.pfx, c.kids, c.pfxRank, c.kidsRank = n.pfx, n.kids, n.pfxRank, n.kidsRank
+		if len(n.vals) > 0 {
+			// Room for one insert: the common single-route change then
+			// allocates once per node.
+			c.vals = append(make([]V, 0, len(n.vals)+1), n.vals...)
+		}
+		if len(n.child) > 0 {
+			c.child = append(make([]*node[V], 0, len(n.child)+1), n.child...)
+		}
+	}
+	tx.touched = append(tx.touched, c)
+	return c
+}
+
+// root returns a pointer to the root for p's family.
+func (tx *Txn[V]) root(p netip.Prefix) (*node[V], *int) {
+	if p.Addr().Is4() {
+		return tx.t.root4, &tx.t.len4
+	}
+	return tx.t.root6, &tx.t.len6
+}
+
+func (tx *Txn[V]) setRoot(p netip.Prefix, n *node[V]) {
+	if p.Addr().Is4() {
+		tx.t.root4 = n
+	} else {
+		tx.t.root6 = n
+	}
+}
+
+// Insert stores v for prefix p (masked first), replacing and returning any
+// previous value. Invalid prefixes are ignored (ok is false, nothing stored);
+// callers validate before inserting.
+func (tx *Txn[V]) Insert(p netip.Prefix, v V) (old V, replaced bool) {
+	if !p.IsValid() {
+		return old, false
+	}
+	p = p.Masked()
+	_, b, depth, idx := tx.t.locate(p)
+	root, count := tx.root(p)
+	n := tx.own(root)
+	if n != root {
+		tx.setRoot(p, n)
+	}
+	for d := 0; d < depth; d++ {
+		c := n.getChild(b[d])
+		oc := tx.own(c)
+		if oc != c {
+			n.setChild(b[d], oc)
+		}
+		n = oc
+	}
+	old, replaced = n.setPfx(idx, v)
+	if !replaced {
+		*count++
+	}
+	return old, replaced
+}
+
+// Delete removes prefix p (masked first), returning its value. Nodes left
+// empty are removed, so the table's shape depends only on its contents.
+func (tx *Txn[V]) Delete(p netip.Prefix) (old V, ok bool) {
+	if !p.IsValid() {
+		return old, false
+	}
+	p = p.Masked()
+	if _, ok := tx.t.Get(p); !ok {
+		return old, false // nothing to copy
+	}
+	_, b, depth, idx := tx.t.locate(p)
+	root, count := tx.root(p)
+	var path [16]*node[V]
+	n := tx.own(root)
+	if n != root {
+		tx.setRoot(p, n)
+	}
+	r := n
+	for d := 0; d < depth; d++ {
+		path[d] = n
+		c := n.getChild(b[d])
+		oc := tx.own(c)
+		if oc != c {
+			n.setChild(b[d], oc)
+		}
+		n = oc
+	}
+	old = n.delPfx(idx)
+	*count--
+	for d := depth; d > 0 && n.empty(); d-- {
+		n = path[d-1]
+		n.delChild(b[d-1])
+	}
+	if r.empty() {
+		tx.setRoot(p, nil)
+	}
+	return old, true
+}
