@@ -1,0 +1,20 @@
+// Package ipv4 is nexthop's IPv4 network protocol: receive validation
+// (RFC 1812 §5.2.2), local delivery of ICMP (echo), forwarding with the
+// RFC 1812 checks, ICMP errors (RFC 792, RFC 1812 §4.3.2) and IPv4
+// fragmentation (RFC 791).
+//
+// Place in the data path: the NIC hands the endpoint a batch of packets whose
+// data starts at the IPv4 header. Each packet is validated, then either
+// delivered locally or forwarded: martian checks, TTL check, route lookup in
+// the stack's lock-free FIB snapshot, MTU/DF check, TTL decrement with the
+// RFC 1624 incremental checksum, and NIC.WriteToNextHop on the egress NIC,
+// which resolves the neighbour (ARP, through the stack's neighbour cache) and
+// queues the frame on the worker's per-NIC TX batch. The frame is rewritten
+// in place and never copied; only packets the router makes itself (ICMP,
+// fragments) come from the stack's FramePool.
+//
+// Every packet the endpoint drops increments exactly one stack.DropReason of
+// the endpoint's per-worker stack.IPStats. The package imports stack and
+// header only; ARP lives in package arp and reaches IPv4 through the
+// stack's interfaces.
+package ipv4

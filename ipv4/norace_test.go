@@ -1,0 +1,5 @@
+//go:build !race
+
+package ipv4_test
+
+const raceEnabled = false

@@ -1,0 +1,183 @@
+package ipv4_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/nexthop-router/nexthop/header"
+	"github.com/nexthop-router/nexthop/stack"
+)
+
+// arpFrame builds an Ethernet/ARP frame.
+func arpFrame(dst, src stack.LinkAddress, op uint16, sha stack.LinkAddress, spa [4]byte, tha stack.LinkAddress, tpa [4]byte) []byte {
+	b := make([]byte, header.ARPSize)
+	header.EncodeARP(b, op, sha, spa, tha, tpa)
+	return eth(dst, src, header.EtherTypeARP, b)
+}
+
+// routerRequest is the broadcast ARP request the router sends on NIC i for
+// target.
+func routerRequest(i int, target [4]byte) []byte {
+	return arpFrame(stack.BroadcastLinkAddress, routerMAC(i), header.ARPRequest, routerMAC(i), routerIP(i), stack.LinkAddress{}, target)
+}
+
+// hostReply is host i's ARP reply to the router.
+func hostReply(i int) []byte {
+	return arpFrame(routerMAC(i), hostMAC(i), header.ARPReply, hostMAC(i), hostIP(i), routerMAC(i), routerIP(i))
+}
+
+// TestARPResolutionQueuesAndFlushes: packets to an unresolved next hop
+// trigger one broadcast request, wait in a queue bounded to 3 (the oldest
+// dropped and counted), and leave when the reply arrives.
+func TestARPResolutionQueuesAndFlushes(t *testing.T) {
+	n := newNet(t, netOpts{dynamic: [numNICs + 1]bool{2: true}})
+	var ips [][]byte
+	var frames [][]byte
+	for i := range 4 {
+		ip := pktSpec{src: hostIP(1), dst: remoteIP, ttl: 64, id: uint16(i), payload: udpPayload(8)}.build()
+		ips = append(ips, ip)
+		frames = append(frames, fromHost(1, ip))
+	}
+	n.inject(1, frames...)
+	wantFrames(t, "ARP request", n.out(2), [][]byte{routerRequest(2, hostIP(2))})
+	cache := n.nics[2].Neighbors(stack.IPv4ProtocolNumber)
+	if e, ok := cache.Entry(netip.AddrFrom4(hostIP(2))); !ok || e.State != stack.NeighborIncomplete {
+		t.Fatalf("entry %+v, want INCOMPLETE", e)
+	}
+	wantOnlyDrop(t, n.ep(2).Stats(), int(stack.DropNeighborQueueFull), 1)
+	if q := cache.Stats().QueueDrops.Load(); q != 1 {
+		t.Errorf("QueueDrops %d, want 1", q)
+	}
+
+	n.inject(2, hostReply(2))
+	want := [][]byte{toHost(2, forwarded(ips[1])), toHost(2, forwarded(ips[2])), toHost(2, forwarded(ips[3]))}
+	wantFrames(t, "queued packets", n.out(2), want)
+	if e, _ := cache.Entry(netip.AddrFrom4(hostIP(2))); e.State != stack.NeighborReachable || e.LinkAddr != hostMAC(2) {
+		t.Errorf("entry %+v, want REACHABLE at %v", e, hostMAC(2))
+	}
+	if s := cache.Stats(); s.ResolutionsStarted.Load() != 1 || s.ResolutionsSucceeded.Load() != 1 {
+		t.Errorf("resolutions started %d succeeded %d, want 1 and 1", s.ResolutionsStarted.Load(), s.ResolutionsSucceeded.Load())
+	}
+	// Resolved: the next packet goes straight out.
+	n.inject(1, frames[0])
+	wantFrames(t, "after resolution", n.out(2), [][]byte{toHost(2, forwarded(ips[0]))})
+	if a := n.arpEP(2).ARPStats(); a.RequestsSent != 2 || a.RepliesReceived != 1 { // gratuitous + 1
+		t.Errorf("ARP stats %+v", a)
+	}
+}
+
+// TestARPResolutionFailure: with no answer the router sends exactly one
+// request per second, three in all, then the entry fails and every queued
+// packet's source gets ICMP Host Unreachable (code 1).
+func TestARPResolutionFailure(t *testing.T) {
+	n := newNet(t, netOpts{dynamic: [numNICs + 1]bool{2: true}})
+	ip1 := pktSpec{src: hostIP(1), dst: remoteIP, ttl: 64, id: 1, payload: udpPayload(8)}.build()
+	ip2 := pktSpec{src: hostIP(1), dst: remoteIP, ttl: 64, id: 2, payload: udpPayload(8)}.build()
+	n.inject(1, fromHost(1, ip1))
+	req := [][]byte{routerRequest(2, hostIP(2))}
+	wantFrames(t, "request at 0 s", n.out(2), req)
+
+	step := func(d time.Duration, what string, want [][]byte) {
+		t.Helper()
+		n.clock.Advance(d)
+		n.s.Tick()
+		wantFrames(t, what, n.out(2), want)
+	}
+	n.clock.Advance(500 * time.Millisecond)
+	n.inject(1, fromHost(1, ip2)) // queued; no second request
+	wantFrames(t, "no request for a second packet", n.out(2), nil)
+	step(499*time.Millisecond, "nothing at 0.999 s", nil)
+	step(time.Millisecond, "request at 1 s", req)
+	step(999*time.Millisecond, "nothing at 1.999 s", nil)
+	step(time.Millisecond, "request at 2 s", req)
+	if got := n.out(1); len(got) != 0 {
+		t.Fatalf("host 1 got %d frames before the failure", len(got))
+	}
+	step(time.Second, "no fourth request at 3 s", nil)
+
+	got := n.out(1)
+	if len(got) != 2 {
+		t.Fatalf("host 1 got %d frames, want 2 Host Unreachable", len(got))
+	}
+	// The queued packets had already been rewritten for the next hop (TTL
+	// 63), and are quoted as they are, like Linux does.
+	for i, ip := range [][]byte{ip1, ip2} {
+		want := toHost(1, icmpError(ipID(got[i]), routerIP(1), forwarded(ip), header.ICMPv4DstUnreachable, header.ICMPv4HostUnreachable, 0))
+		wantFrames(t, "host unreachable", got[i:i+1], [][]byte{want})
+	}
+	cache := n.nics[2].Neighbors(stack.IPv4ProtocolNumber)
+	if e, _ := cache.Entry(netip.AddrFrom4(hostIP(2))); e.State != stack.NeighborFailed {
+		t.Errorf("entry state %v, want failed", e.State)
+	}
+	if f := cache.Stats().ResolutionsFailed.Load(); f != 1 {
+		t.Errorf("ResolutionsFailed %d, want 1", f)
+	}
+	wantOnlyDrop(t, n.ep(2).Stats(), int(stack.DropHostUnreachable), 2)
+	if st := n.ep(1).Stats(); st.Forwarded != 2 || st.TotalDrops() != 0 {
+		t.Errorf("ingress: Forwarded %d drops %d, want 2 and 0", st.Forwarded, st.TotalDrops())
+	}
+	// A new packet restarts resolution at once (the last request was a
+	// second ago).
+	n.inject(1, fromHost(1, ip1))
+	wantFrames(t, "restart", n.out(2), req)
+}
+
+// TestARPLearnFromRequestAndNUDProbe: a request for the router's address is
+// answered and teaches the router the sender (STALE); traffic through the
+// STALE entry moves it to DELAY, and 5 s later PROBE sends unicast
+// requests; a reply makes it REACHABLE again.
+func TestARPLearnFromRequestAndNUDProbe(t *testing.T) {
+	n := newNet(t, netOpts{dynamic: [numNICs + 1]bool{2: true}})
+	n.inject(2, arpFrame(stack.BroadcastLinkAddress, hostMAC(2), header.ARPRequest, hostMAC(2), hostIP(2), stack.LinkAddress{}, routerIP(2)))
+	wantReply := arpFrame(hostMAC(2), routerMAC(2), header.ARPReply, routerMAC(2), routerIP(2), hostMAC(2), hostIP(2))
+	wantFrames(t, "ARP reply", n.out(2), [][]byte{wantReply})
+	cache := n.nics[2].Neighbors(stack.IPv4ProtocolNumber)
+	addr := netip.AddrFrom4(hostIP(2))
+	if e, _ := cache.Entry(addr); e.State != stack.NeighborStale || e.LinkAddr != hostMAC(2) {
+		t.Fatalf("entry %+v, want STALE at %v", e, hostMAC(2))
+	}
+	ip := pktSpec{src: hostIP(1), dst: remoteIP, ttl: 64, payload: udpPayload(8)}.build()
+	n.inject(1, fromHost(1, ip))
+	wantFrames(t, "forwarded through STALE entry", n.out(2), [][]byte{toHost(2, forwarded(ip))})
+	n.s.Tick()
+	if e, _ := cache.Entry(addr); e.State != stack.NeighborDelay {
+		t.Fatalf("state %v after use, want delay", e.State)
+	}
+	n.clock.Advance(5 * time.Second)
+	n.s.Tick()
+	probe := arpFrame(hostMAC(2), routerMAC(2), header.ARPRequest, routerMAC(2), routerIP(2), hostMAC(2), hostIP(2))
+	wantFrames(t, "unicast probe", n.out(2), [][]byte{probe})
+	if e, _ := cache.Entry(addr); e.State != stack.NeighborProbe {
+		t.Fatalf("state %v, want probe", e.State)
+	}
+	n.inject(2, hostReply(2))
+	if e, _ := cache.Entry(addr); e.State != stack.NeighborReachable {
+		t.Errorf("state %v after reply, want reachable", e.State)
+	}
+}
+
+// TestResolutionFailureHairpinNoDeadlock: when the source of a packet
+// whose next hop failed is itself unresolved on the same NIC, the ICMP
+// error needs the same neighbour cache; the cache must not hold its lock
+// while handing failures back (it deadlocked before). The error then waits
+// for its own resolution and, failing too, is dropped without a further
+// error about an error.
+func TestResolutionFailureHairpinNoDeadlock(t *testing.T) {
+	n := newNet(t, netOpts{dynamic: [numNICs + 1]bool{2: true}})
+	src := [4]byte{198, 18, 2, 5}
+	ip := pktSpec{src: src, dst: [4]byte{198, 18, 2, 7}, ttl: 64, payload: udpPayload(8)}.build()
+	n.inject(2, fromHost(2, ip))
+	for range 8 {
+		n.clock.Advance(time.Second)
+		n.s.Tick()
+	}
+	out := n.out(2)
+	if len(out) != 6 { // 3 requests for .7, then 3 for .5 (the error's next hop)
+		t.Errorf("%d frames, want 6 ARP requests", len(out))
+	}
+	wantOnlyDrop(t, n.ep(2).Stats(), int(stack.DropHostUnreachable), 2)
+	if ic := n.totalICMP(); ic.SentOf(header.ICMPv4DstUnreachable) != 1 || ic.Suppressed != 1 {
+		t.Errorf("ICMP sent %v suppressed %d; want one unreachable, one suppressed", ic.Sent, ic.Suppressed)
+	}
+}
