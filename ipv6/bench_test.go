@@ -1,0 +1,186 @@
+package ipv6_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/nexthop-router/nexthop/header"
+	"github.com/nexthop-router/nexthop/ipv6"
+	"github.com/nexthop-router/nexthop/link/memlink"
+	"github.com/nexthop-router/nexthop/stack"
+)
+
+// benchNet is host1 — router — host2 with the traffic's next hop a static
+// neighbour, for measuring the forwarding path alone.
+type benchNet struct {
+	s        *stack.Stack
+	w        *stack.Worker
+	rt1, h1  *memlink.Endpoint
+	h2       *memlink.Endpoint
+	frames   [stack.BatchSize][]byte
+	list     stack.PacketBufferList
+	received int
+}
+
+// frameSize is the benchmark's Ethernet frame: 14 + 40 (IPv6) + 8 (UDP)
+// + 2 bytes of data = 64, the smallest frame an IPv6/UDP flow can use.
+const frameSize = 64
+
+func newBenchNet(tb testing.TB, routes int) *benchNet {
+	tb.Helper()
+	n := &benchNet{list: stack.MakePacketBufferList(stack.BatchSize)}
+	n.s = stack.New(stack.Options{
+		NetworkProtocols: []stack.NetworkProtocolFactory{ipv6.NewProtocol},
+		Clock:            stack.NewFakeClock(),
+	})
+	var nics [3]*stack.NIC
+	macs := [3][2]stack.LinkAddress{{}, {rMAC1, hMAC1}, {rMAC2, hMAC2}}
+	addrs := [3]string{"", "2001:db8:1::1/64", "2001:db8:2::1/64"}
+	for id := 1; id <= 2; id++ {
+		a, b := memlink.NewPair(memlink.Options{LinkAddress: macs[id][0]}, memlink.Options{LinkAddress: macs[id][1]})
+		nic, err := n.s.CreateNIC(stack.NICID(id), "eth"+string(rune('0'+id)), a)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := nic.AddAddress(netip.MustParsePrefix(addrs[id])); err != nil {
+			tb.Fatal(err)
+		}
+		if err := nic.Enable(); err != nil {
+			tb.Fatal(err)
+		}
+		nics[id] = nic
+		if id == 1 {
+			n.rt1, n.h1 = a, b
+		} else {
+			n.h2 = b
+		}
+	}
+	nics[2].Neighbors(stack.IPv6ProtocolNumber).AddStatic(hAddr2, hMAC2)
+	if err := n.s.Routes().Add(stack.Route{
+		Prefix:   netip.MustParsePrefix("2001:db8:100::/48"),
+		NextHops: []stack.NextHop{{Gateway: hAddr2, NIC: 2}},
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	if routes > 1 {
+		addRoutes(tb, n.s, routes-1)
+	}
+	w, err := n.s.NewWorker()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n.w = w
+	for i := range n.frames {
+		dst := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00, 14: byte(i >> 8), 15: byte(i) + 1})
+		f := pkt{src: hAddr1, dst: dst, next: header.IPv6ProtocolUDP, payload: udp(2)}.frame()
+		if len(f) != frameSize {
+			tb.Fatalf("frame is %d bytes, want %d", len(f), frameSize)
+		}
+		n.frames[i] = f
+	}
+	return n
+}
+
+// addRoutes installs count more routes, deterministically: every /48 of
+// 2001:db8::/32 (so the lookups for the traffic walk full trie nodes), then
+// pseudo-random prefixes in 2000::/3 outside 2001:db8::/32, mostly /48
+// with some /32-/44 and /56, like the IPv6 default-free zone. No packet
+// ever uses those addresses: they only fill the table.
+func addRoutes(tb testing.TB, s *stack.Stack, count int) {
+	tb.Helper()
+	gw := []stack.NextHop{{Gateway: hAddr2, NIC: 2}}
+	changes := make([]stack.RouteChange, 0, count)
+	for i := 0; i < count && i < 1<<16; i++ {
+		if i == 0x100 {
+			continue // 2001:db8:100::/48 is the traffic's route
+		}
+		a := [16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i >> 8), byte(i)}
+		changes = append(changes, stack.RouteChange{Op: stack.RouteReplace, Route: stack.Route{
+			Prefix: netip.PrefixFrom(netip.AddrFrom16(a), 48), NextHops: gw,
+		}})
+	}
+	x := uint64(0x9e3779b97f4a7c15)
+	for len(changes) < count {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		var a [16]byte
+		for j := range 8 {
+			a[j] = byte(x >> (56 - 8*j))
+		}
+		a[0] = 0x20 | a[0]&0x1f // 2000::/3
+		if a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8 {
+			continue
+		}
+		bits := 48
+		switch x % 8 {
+		case 0:
+			bits = 32 + int(x>>8%13) // /32../44
+		case 1:
+			bits = 56
+		}
+		changes = append(changes, stack.RouteChange{Op: stack.RouteReplace, Route: stack.Route{
+			Prefix: netip.PrefixFrom(netip.AddrFrom16(a), bits).Masked(), NextHops: gw,
+		}})
+	}
+	if err := s.Routes().Apply(changes); err != nil {
+		tb.Fatalf("Routes().Apply: %v", err)
+	}
+}
+
+// batch injects one batch of 64 frames at the router's NIC 1, runs it to
+// completion and discards what host2 received. Copying the frames into
+// pool frames stands in for the NIC's RX DMA and is measured too.
+func (n *benchNet) batch() {
+	pool := n.h1.Frames()
+	for _, f := range n.frames {
+		p := pool.Get()
+		p.SetLen(len(f))
+		copy(p.Data(), f)
+		n.list.PushBack(p)
+	}
+	n.h1.WritePackets(n.list)
+	n.list.Reset()
+	n.rt1.Poll(n.w, 0)
+	n.received += n.h2.Discard()
+}
+
+func TestForwardBatchAllocsNothing(t *testing.T) {
+	n := newBenchNet(t, 1)
+	n.batch()
+	if n.received != stack.BatchSize {
+		t.Fatalf("host2 received %d of %d packets", n.received, stack.BatchSize)
+	}
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
+	if a := testing.AllocsPerRun(200, n.batch); a != 0 {
+		t.Errorf("forwarding a batch allocates %v times, want 0", a)
+	}
+}
+
+func BenchmarkForward6(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		routes int
+	}{{"1route", 1}, {"250kroutes", 250_000}} {
+		b.Run(bc.name, func(b *testing.B) {
+			n := newBenchNet(b, bc.routes)
+			n.batch()
+			n.received = 0
+			b.ReportAllocs()
+			b.SetBytes(frameSize * stack.BatchSize)
+			b.ResetTimer()
+			for b.Loop() {
+				n.batch()
+			}
+			b.StopTimer()
+			pkts := float64(b.N) * stack.BatchSize
+			if n.received != b.N*stack.BatchSize {
+				b.Fatalf("forwarded %d of %d packets", n.received, b.N*stack.BatchSize)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/pkts, "ns/packet")
+			b.ReportMetric(pkts/b.Elapsed().Seconds()/1e6, "Mpps")
+		})
+	}
+}

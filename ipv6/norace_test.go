@@ -1,0 +1,5 @@
+//go:build !race
+
+package ipv6_test
+
+const raceEnabled = false
