@@ -1,0 +1,338 @@
+//go:build linux
+
+package packetmmap
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nexthop-router/nexthop/stack"
+)
+
+// Ring geometry. A frame holds a tpacket2_hdr, the sockaddr_ll the kernel
+// appends, a virtio_net_hdr and a whole 64 KiB GSO super-packet, because
+// veth hands PACKET_MMAP super-packets whenever TSO or GRO is on
+// (LINUX-NOTES.md); a smaller frame would truncate them.
+const (
+	// DefaultFrameSize fits a 64 KiB super-packet plus every header.
+	DefaultFrameSize = 69632
+	// DefaultBlockSize groups 15 default frames per 1 MiB kernel block,
+	// an allocation order the kernel serves without waste.
+	DefaultBlockSize = 1 << 20
+	// DefaultRXFrames and DefaultTXFrames size each ring: 240 frames are
+	// 16 MiB of ring memory and about 200 µs of buffering at 1 Mpps.
+	DefaultRXFrames = 240
+	DefaultTXFrames = 240
+
+	tpacketAlign   = 16
+	tpacket2HdrLen = 32 // sizeof(struct tpacket2_hdr)
+	// txDataOffset is where a V2 TX frame's data starts: the kernel uses
+	// tp_hdrlen - sizeof(struct sockaddr_ll) = TPACKET2_HDRLEN - 20 = 32.
+	txDataOffset = tpacket2HdrLen
+	vnetHdrLen   = 10 // sizeof(struct virtio_net_hdr)
+	ethHdrLen    = 14
+)
+
+// Options configure an Endpoint. Zero values take the defaults named.
+type Options struct {
+	// Interface is the Linux interface name; required.
+	Interface string
+	// Queues is the number of RX sockets in the interface's fanout group,
+	// one per worker that serves the interface; 0 means 1.
+	Queues int
+	// Writers is the number of TX rings, one per stack worker ID that may
+	// write (ID 0 is the stack's control worker); 0 means Queues+1.
+	Writers int
+	// FrameSize is the ring frame size, a multiple of 16 of at least
+	// MTU+128; 0 means DefaultFrameSize.
+	FrameSize int
+	// BlockSize is the kernel allocation unit, a multiple of the page size
+	// holding at least one frame; 0 means DefaultBlockSize.
+	BlockSize int
+	// RXFrames and TXFrames size each ring (rounded up to whole blocks);
+	// 0 means DefaultRXFrames / DefaultTXFrames.
+	RXFrames int
+	TXFrames int
+	// NoVnetHdr turns off PACKET_VNET_HDR: checksum-not-ready frames are
+	// then completed in software and super-packets are not accepted.
+	NoVnetHdr bool
+	// FanoutID names the PACKET_FANOUT group; 0 derives one from the
+	// interface index.
+	FanoutID uint16
+}
+
+// Stats are an endpoint's counters, summed over its sockets.
+type Stats struct {
+	RXPackets, RXBytes uint64
+	// RXTruncated frames were longer than a ring frame and were dropped.
+	RXTruncated uint64
+	// KernelDrops are PACKET_STATISTICS tp_drops: frames the kernel could
+	// not place because the RX ring was full.
+	KernelDrops uint64
+	TXPackets, TXBytes uint64
+	// TXRingFull frames found no free TX slot and were dropped.
+	TXRingFull uint64
+	// TXTooBig frames did not fit a TX frame or exceeded the MTU without GSO.
+	TXTooBig uint64
+	// TXErrors are failed kicks (sendto errors other than EAGAIN).
+	TXErrors uint64
+}
+
+// Endpoint is a PACKET_MMAP link on one interface: RX sockets in a fanout
+// group read in place, and one TX ring per writer so workers never share a
+// ring. It implements stack.LinkEndpoint and stack.QueuePoller.
+type Endpoint struct {
+	name     string
+	ifindex  int
+	addr     stack.LinkAddress
+	mtu      atomic.Uint32
+	vnet     bool
+	frameSz  int
+	rx       []*rxRing
+	tx       []*txRing
+	closeOne sync.Once
+
+	mu         sync.Mutex
+	dispatcher stack.NetworkDispatcher
+}
+
+var (
+	_ stack.LinkEndpoint = (*Endpoint)(nil)
+	_ stack.QueuePoller  = (*Endpoint)(nil)
+)
+
+// ErrOptions is wrapped by every error about a bad option value.
+var ErrOptions = errors.New("packetmmap: invalid options")
+
+func (o *Options) fill() error {
+	if o.Interface == "" {
+		return fmt.Errorf("%w: Interface is empty", ErrOptions)
+	}
+	if o.Queues == 0 {
+		o.Queues = 1
+	}
+	if o.Writers == 0 {
+		o.Writers = o.Queues + 1
+	}
+	if o.FrameSize == 0 {
+		o.FrameSize = DefaultFrameSize
+	}
+	if o.BlockSize == 0 {
+		o.BlockSize = DefaultBlockSize
+	}
+	if o.RXFrames == 0 {
+		o.RXFrames = DefaultRXFrames
+	}
+	if o.TXFrames == 0 {
+		o.TXFrames = DefaultTXFrames
+	}
+	page := unix.Getpagesize()
+	switch {
+	case o.Queues < 0 || o.Queues > stack.MaxWorkers:
+		return fmt.Errorf("%w: Queues %d out of range 1..%d", ErrOptions, o.Queues, stack.MaxWorkers)
+	case o.Writers < 1 || o.Writers > stack.MaxWorkers:
+		return fmt.Errorf("%w: Writers %d out of range 1..%d", ErrOptions, o.Writers, stack.MaxWorkers)
+	case o.FrameSize%tpacketAlign != 0 || o.FrameSize < 2048:
+		return fmt.Errorf("%w: FrameSize %d must be a multiple of %d and at least 2048", ErrOptions, o.FrameSize, tpacketAlign)
+	case o.BlockSize%page != 0 || o.BlockSize < o.FrameSize:
+		return fmt.Errorf("%w: BlockSize %d must be a multiple of the page size (%d) and hold a frame of %d", ErrOptions, o.BlockSize, page, o.FrameSize)
+	case o.RXFrames < 1 || o.TXFrames < 1:
+		return fmt.Errorf("%w: RXFrames and TXFrames must be positive", ErrOptions)
+	}
+	return nil
+}
+
+// New opens the sockets and rings of an endpoint on an existing interface.
+// It needs CAP_NET_RAW.
+func New(opts Options) (*Endpoint, error) {
+	if err := opts.fill(); err != nil {
+		return nil, err
+	}
+	ifc, err := net.InterfaceByName(opts.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("packetmmap: interface %q not found: %w", opts.Interface, err)
+	}
+	if len(ifc.HardwareAddr) != 6 {
+		return nil, fmt.Errorf("packetmmap: interface %q is not Ethernet (link address %v)", opts.Interface, ifc.HardwareAddr)
+	}
+	e := &Endpoint{
+		name:    opts.Interface,
+		ifindex: ifc.Index,
+		vnet:    !opts.NoVnetHdr,
+		frameSz: opts.FrameSize,
+	}
+	copy(e.addr[:], ifc.HardwareAddr)
+	e.mtu.Store(uint32(ifc.MTU))
+	if int(ifc.MTU)+ethHdrLen+128 > opts.FrameSize {
+		return nil, fmt.Errorf("%w: FrameSize %d too small for MTU %d of %q", ErrOptions, opts.FrameSize, ifc.MTU, opts.Interface)
+	}
+	fanout := opts.FanoutID
+	if fanout == 0 {
+		fanout = uint16(ifc.Index) ^ uint16(unix.Getpid()<<4)
+	}
+	for q := 0; q < opts.Queues; q++ {
+		r, err := newRXRing(e, &opts, fanout)
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("packetmmap: %q RX queue %d: %w", opts.Interface, q, err)
+		}
+		e.rx = append(e.rx, r)
+	}
+	for i := 0; i < opts.Writers; i++ {
+		t, err := newTXRing(e, &opts)
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("packetmmap: %q TX ring %d: %w", opts.Interface, i, err)
+		}
+		e.tx = append(e.tx, t)
+	}
+	return e, nil
+}
+
+// Name is the interface name.
+func (e *Endpoint) Name() string { return e.name }
+
+// Ifindex is the interface index.
+func (e *Endpoint) Ifindex() int { return e.ifindex }
+
+// MTU implements stack.LinkEndpoint.
+func (e *Endpoint) MTU() uint32 { return e.mtu.Load() }
+
+// SetMTU follows an MTU change of the interface (the forwarder watches
+// netlink for it).
+func (e *Endpoint) SetMTU(mtu uint32) { e.mtu.Store(mtu) }
+
+// MaxHeaderLength implements stack.LinkEndpoint.
+func (e *Endpoint) MaxHeaderLength() uint16 { return ethHdrLen }
+
+// LinkAddress implements stack.LinkEndpoint.
+func (e *Endpoint) LinkAddress() stack.LinkAddress { return e.addr }
+
+// Capabilities implements stack.LinkEndpoint. With vnet headers the kernel
+// completes checksums and segments super-packets on TX.
+func (e *Endpoint) Capabilities() stack.LinkEndpointCapabilities {
+	c := stack.CapabilityResolutionRequired | stack.CapabilityRXChecksumOffload
+	if e.vnet {
+		c |= stack.CapabilityTXChecksumOffload | stack.CapabilitySoftwareGSO
+	}
+	return c
+}
+
+// Attach implements stack.LinkEndpoint.
+func (e *Endpoint) Attach(d stack.NetworkDispatcher) {
+	e.mu.Lock()
+	e.dispatcher = d
+	e.mu.Unlock()
+}
+
+// IsAttached implements stack.LinkEndpoint.
+func (e *Endpoint) IsAttached() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dispatcher != nil
+}
+
+// NumRXQueues implements stack.QueuePoller.
+func (e *Endpoint) NumRXQueues() int { return len(e.rx) }
+
+// RXFD is the file descriptor of RX queue q, for a worker's poll(2) set
+// while it is idle.
+func (e *Endpoint) RXFD(q int) int { return e.rx[q].fd }
+
+// Poll implements stack.QueuePoller: it takes up to one batch of frames
+// from RX ring q, in place, and delivers them on w.
+func (e *Endpoint) Poll(w *stack.Worker, q int) int {
+	e.mu.Lock()
+	d := e.dispatcher
+	e.mu.Unlock()
+	if d == nil {
+		return 0
+	}
+	return e.rx[q].poll(w, d)
+}
+
+// WritePackets implements stack.LinkEndpoint: it copies each frame into the
+// TX ring of the calling worker (pkts.Queue), releases it, and kicks the
+// kernel once for the batch.
+func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, error) {
+	if pkts.Queue < 0 || pkts.Queue >= len(e.tx) {
+		pkts.Release()
+		return 0, fmt.Errorf("packetmmap: %q has no TX ring for writer %d (Writers=%d)", e.name, pkts.Queue, len(e.tx))
+	}
+	return e.tx[pkts.Queue].write(pkts, int(e.mtu.Load())+ethHdrLen, e.vnet)
+}
+
+// Wait implements stack.LinkEndpoint; the endpoint has no goroutines.
+func (e *Endpoint) Wait() {}
+
+// Close unmaps the rings and closes the sockets. Frames still held by the
+// stack must have been released before.
+func (e *Endpoint) Close() {
+	e.closeOne.Do(func() {
+		for _, r := range e.rx {
+			r.close()
+		}
+		for _, t := range e.tx {
+			t.close()
+		}
+	})
+}
+
+// Stats sums the counters of every ring, reading PACKET_STATISTICS.
+func (e *Endpoint) Stats() Stats {
+	var s Stats
+	for _, r := range e.rx {
+		s.RXPackets += r.packets.Load()
+		s.RXBytes += r.bytes.Load()
+		s.RXTruncated += r.truncated.Load()
+		s.KernelDrops += r.kernelDrops()
+	}
+	for _, t := range e.tx {
+		s.TXPackets += t.packets.Load()
+		s.TXBytes += t.bytes.Load()
+		s.TXRingFull += t.ringFull.Load()
+		s.TXTooBig += t.tooBig.Load()
+		s.TXErrors += t.errors.Load()
+	}
+	return s
+}
+
+// htons converts an EtherType to network byte order for socket calls.
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// ringGeometry rounds frames up to whole blocks.
+func ringGeometry(frames int, o *Options) unix.TpacketReq {
+	perBlock := o.BlockSize / o.FrameSize
+	blocks := (frames + perBlock - 1) / perBlock
+	return unix.TpacketReq{
+		Block_size: uint32(o.BlockSize),
+		Block_nr:   uint32(blocks),
+		Frame_size: uint32(o.FrameSize),
+		Frame_nr:   uint32(blocks * perBlock),
+	}
+}
+
+// frameAt returns frame i of a ring laid out in blocks: frames never cross
+// a block boundary, so a block's tail may be unused.
+func frameAt(mem []byte, req unix.TpacketReq, i int) []byte {
+	perBlock := int(req.Block_size / req.Frame_size)
+	off := (i/perBlock)*int(req.Block_size) + (i%perBlock)*int(req.Frame_size)
+	return mem[off : off+int(req.Frame_size) : off+int(req.Frame_size)]
+}
+
+func setIntOpt(fd, opt, v int, name string) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, opt, v); err != nil {
+		return fmt.Errorf("setsockopt %s: %w", name, err)
+	}
+	return nil
+}
+
+// le16 reads the virtio_net_hdr's host-order (little-endian on the
+// platforms Go runs PACKET_MMAP on) 16-bit fields.
+var le = binary.LittleEndian

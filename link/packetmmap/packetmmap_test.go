@@ -1,0 +1,160 @@
+//go:build linux
+
+package packetmmap_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nexthop-router/nexthop/internal/netnstest"
+	"github.com/nexthop-router/nexthop/link/packetmmap"
+	"github.com/nexthop-router/nexthop/stack"
+)
+
+// capture is a NetworkDispatcher that copies every frame it is given.
+type capture struct{ frames [][]byte }
+
+func (c *capture) DeliverNetworkPacket(w *stack.Worker, _ stack.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
+	c.frames = append(c.frames, bytes.Clone(pkt.Data()))
+	pkt.Release()
+}
+
+func (c *capture) DeliverNetworkPackets(w *stack.Worker, pkts *stack.PacketBufferList) {
+	for _, pkt := range pkts.AsSlice() {
+		c.frames = append(c.frames, bytes.Clone(pkt.Data()))
+		pkt.Release()
+	}
+	pkts.Reset()
+}
+
+const testEtherType = 0x88b5 // IEEE 802 local experimental
+
+func TestOptionsValidation(t *testing.T) {
+	for _, o := range []packetmmap.Options{
+		{},
+		{Interface: "x", FrameSize: 3000},
+		{Interface: "x", BlockSize: 1000},
+		{Interface: "x", Queues: -1},
+	} {
+		if _, err := packetmmap.New(o); !errors.Is(err, packetmmap.ErrOptions) {
+			t.Errorf("New(%+v): err = %v, want ErrOptions", o, err)
+		}
+	}
+	if _, err := packetmmap.New(packetmmap.Options{Interface: "nh-no-such-if"}); err == nil {
+		t.Error("New on a missing interface succeeded")
+	}
+}
+
+// TestRXAndTXOnVeth receives the frames a real Linux host sends (its ARP
+// requests) through the RX ring, and sends a frame through the TX ring that
+// a raw socket on the host receives byte for byte.
+func TestRXAndTXOnVeth(t *testing.T) {
+	netnstest.RequireRoot(t)
+	rns := netnstest.New(t, "pm")
+	hns := netnstest.New(t, "pmh")
+	netnstest.Veth(t, rns, "r0", hns, "h0")
+	hns.Run("ip", "addr", "add", "198.18.0.2/24", "dev", "h0")
+
+	s := stack.New(stack.Options{})
+	w, err := s.NewWorker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ep *packetmmap.Endpoint
+	if err := rns.Do(func() (err error) {
+		ep, err = packetmmap.New(packetmmap.Options{Interface: "r0", RXFrames: 32, TXFrames: 32})
+		return err
+	}); err != nil {
+		t.Fatalf("packetmmap.New: %v", err)
+	}
+	defer ep.Close()
+	c := &capture{}
+	ep.Attach(c)
+
+	// The host resolves 198.18.0.1: its ARP request arrives on r0.
+	ping := hns.Command("ping", "-c", "3", "-i", "0.2", "-W", "1", "198.18.0.1")
+	if err := ping.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ping.Wait() }()
+	// The host also sends IPv6 ND/MLD; wait for the ARP request.
+	var arp []byte
+	deadline := time.Now().Add(3 * time.Second)
+	for arp == nil && time.Now().Before(deadline) {
+		fds := []unix.PollFd{{Fd: int32(ep.RXFD(0)), Events: unix.POLLIN}}
+		_, _ = unix.Poll(fds, 100)
+		ep.Poll(w, 0)
+		for _, f := range c.frames {
+			if binary.BigEndian.Uint16(f[12:14]) == 0x0806 {
+				arp = f
+				break
+			}
+		}
+	}
+	if arp == nil {
+		t.Fatalf("no ARP request from the host within 3 s (got %d other frames)", len(c.frames))
+	}
+	// ARP request for 198.18.0.1 from 198.18.0.2, broadcast.
+	if !bytes.Equal(arp[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) || !bytes.Equal(arp[28:32], []byte{198, 18, 0, 2}) || !bytes.Equal(arp[38:42], []byte{198, 18, 0, 1}) {
+		t.Errorf("ARP frame %x is not the host's request for 198.18.0.1", arp)
+	}
+	hostMAC := arp[6:12]
+
+	// Send a frame of our own to the host and read it there.
+	var rx int
+	if err := hns.Do(func() error {
+		ifc, err := net.InterfaceByName("h0")
+		if err != nil {
+			return err
+		}
+		rx, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(testEtherType)))
+		if err != nil {
+			return err
+		}
+		tv := unix.Timeval{Sec: 2}
+		_ = unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+		return unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(testEtherType), Ifindex: ifc.Index})
+	}); err != nil {
+		t.Fatalf("host raw socket: %v", err)
+	}
+	defer unix.Close(rx)
+
+	frame := make([]byte, 60)
+	copy(frame[0:6], hostMAC)
+	mac := ep.LinkAddress()
+	copy(frame[6:12], mac[:])
+	binary.BigEndian.PutUint16(frame[12:14], testEtherType)
+	copy(frame[14:], "nexthop packetmmap TX ring")
+	pkt := s.Frames().Get()
+	pkt.SetLen(len(frame))
+	copy(pkt.Data(), frame)
+	l := stack.MakePacketBufferList(1)
+	l.Queue = w.ID()
+	l.PushBack(pkt)
+	if n, err := ep.WritePackets(l); n != 1 || err != nil {
+		t.Fatalf("WritePackets = %d, %v; want 1, nil", n, err)
+	}
+	buf := make([]byte, 2048)
+	n, _, err := unix.Recvfrom(rx, buf, 0)
+	if err != nil {
+		t.Fatalf("host did not receive the frame: %v", err)
+	}
+	if !bytes.Equal(buf[:n], frame) {
+		t.Errorf("host received\n%x\nwant\n%x", buf[:n], frame)
+	}
+	st := ep.Stats()
+	if st.TXPackets != 1 || st.RXPackets == 0 {
+		t.Errorf("stats = %+v, want 1 TX packet and some RX packets", st)
+	}
+	if s.Frames().Outstanding() != 0 {
+		t.Errorf("%d heap frames leaked", s.Frames().Outstanding())
+	}
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }

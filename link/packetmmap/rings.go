@@ -1,0 +1,301 @@
+//go:build linux
+
+package packetmmap
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nexthop-router/nexthop/stack"
+)
+
+// tpacket2_hdr field offsets (linux/if_packet.h).
+const (
+	tpStatus  = 0
+	tpLen     = 4
+	tpSnaplen = 8
+	tpMac     = 12
+)
+
+// rxRing is one RX socket of the fanout group. Its frames are handed to the
+// stack in place: slot i's PacketBuffer views ring frame i, and releasing it
+// gives the frame back to the kernel. TPACKET_V2 is used rather than V3
+// because V3 hands over whole blocks only when they fill or a timer of at
+// least one jiffy (4 ms here) fires, which adds milliseconds at low rates;
+// V2 hands over every frame at once.
+type rxRing struct {
+	e      *Endpoint
+	fd     int
+	mem    []byte
+	frames [][]byte
+	pkts   []stack.PacketBuffer
+	head   int
+	batch  stack.PacketBufferList
+
+	packets, bytes, truncated atomic.Uint64
+
+	statsMu sync.Mutex
+	drops   uint64
+}
+
+func newRXRing(e *Endpoint, o *Options, fanout uint16) (r *rxRing, err error) {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, socketError(err)
+	}
+	r = &rxRing{e: e, fd: fd, batch: stack.MakePacketBufferList(stack.BatchSize)}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	// PACKET_VERSION and PACKET_VNET_HDR must precede the ring (else EBUSY).
+	if err := setIntOpt(fd, unix.PACKET_VERSION, unix.TPACKET_V2, "PACKET_VERSION"); err != nil {
+		return nil, err
+	}
+	if e.vnet {
+		if err := setIntOpt(fd, unix.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR"); err != nil {
+			return nil, err
+		}
+	}
+	// Without this the RX socket also sees every frame the router sends.
+	if err := setIntOpt(fd, unix.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING"); err != nil {
+		return nil, err
+	}
+	req := ringGeometry(o.RXFrames, o)
+	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return nil, fmt.Errorf("setsockopt PACKET_RX_RING %+v: %w", req, err)
+	}
+	size := int(req.Block_size * req.Block_nr)
+	r.mem, err = unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return nil, fmt.Errorf("mmap RX ring of %d bytes: %w", size, err)
+	}
+	r.frames = make([][]byte, req.Frame_nr)
+	r.pkts = make([]stack.PacketBuffer, req.Frame_nr)
+	for i := range r.frames {
+		r.frames[i] = frameAt(r.mem, req, i)
+	}
+	// Bind last: the socket receives nothing until it has its ring.
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: e.ifindex}); err != nil {
+		return nil, fmt.Errorf("bind to ifindex %d: %w", e.ifindex, err)
+	}
+	if err := setIntOpt(fd, unix.PACKET_FANOUT, int(fanout)|unix.PACKET_FANOUT_HASH<<16, "PACKET_FANOUT"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// poll delivers up to one batch of received frames.
+func (r *rxRing) poll(w *stack.Worker, d stack.NetworkDispatcher) int {
+	n := 0
+	var bytes uint64
+	for n < stack.BatchSize {
+		f := r.frames[r.head]
+		pkt := &r.pkts[r.head]
+		// A frame the stack still holds keeps its USER status; the
+		// kernel cannot reuse it and neither may we.
+		if pkt.InUse() {
+			break
+		}
+		st := loadStatus(f)
+		if st&unix.TP_STATUS_USER == 0 {
+			break
+		}
+		slot := r.head
+		r.head++
+		if r.head == len(r.frames) {
+			r.head = 0
+		}
+		length := int(le.Uint32(f[tpLen:]))
+		snap := int(le.Uint32(f[tpSnaplen:]))
+		mac := int(le.Uint16(f[tpMac:]))
+		if snap < length || mac+snap > len(f) {
+			r.truncated.Add(1)
+			storeStatus(f, unix.TP_STATUS_KERNEL)
+			continue
+		}
+		pkt.InitFrame(r, f, mac, mac+snap)
+		pkt.Handle = uint64(slot)
+		if r.e.vnet && mac >= vnetHdrLen {
+			decodeVnetHdr(f[mac-vnetHdrLen:mac], &pkt.GSO)
+		}
+		if st&unix.TP_STATUS_CSUMNOTREADY != 0 {
+			pkt.GSO.NeedsCsum = true
+		}
+		if st&unix.TP_STATUS_CSUM_VALID != 0 {
+			pkt.RXChecksumValidated = true
+		}
+		bytes += uint64(snap)
+		r.batch.PushBack(pkt)
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	r.packets.Add(uint64(n))
+	r.bytes.Add(bytes)
+	d.DeliverNetworkPackets(w, &r.batch)
+	r.batch.Reset()
+	return n
+}
+
+// ReleaseFrame implements stack.FrameOwner: the slot goes back to the kernel.
+func (r *rxRing) ReleaseFrame(pkt *stack.PacketBuffer) {
+	storeStatus(r.frames[pkt.Handle], unix.TP_STATUS_KERNEL)
+}
+
+// kernelDrops accumulates PACKET_STATISTICS, which resets on every read.
+func (r *rxRing) kernelDrops() uint64 {
+	r.statsMu.Lock()
+	defer r.statsMu.Unlock()
+	if s, err := unix.GetsockoptTpacketStats(r.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+		r.drops += uint64(s.Drops)
+	}
+	return r.drops
+}
+
+func (r *rxRing) close() {
+	if r.mem != nil {
+		_ = unix.Munmap(r.mem)
+		r.mem = nil
+	}
+	if r.fd >= 0 {
+		_ = unix.Close(r.fd)
+		r.fd = -1
+	}
+}
+
+// txRing is one writer's TX ring. Only the worker whose ID it belongs to
+// writes it, so it needs no lock.
+type txRing struct {
+	fd     int
+	mem    []byte
+	frames [][]byte
+	head   int
+
+	packets, bytes, ringFull, tooBig, errors atomic.Uint64
+}
+
+func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
+	// Protocol 0: the socket receives nothing; the kernel takes each sent
+	// frame's protocol from its Ethernet header.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, socketError(err)
+	}
+	t = &txRing{fd: fd}
+	defer func() {
+		if err != nil {
+			t.close()
+		}
+	}()
+	if err := setIntOpt(fd, unix.PACKET_VERSION, unix.TPACKET_V2, "PACKET_VERSION"); err != nil {
+		return nil, err
+	}
+	if e.vnet {
+		if err := setIntOpt(fd, unix.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR"); err != nil {
+			return nil, err
+		}
+	}
+	// Straight to the driver: no qdisc, so the TCX egress program that
+	// silences the kernel on owned ports does not see our frames either.
+	if err := setIntOpt(fd, unix.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS"); err != nil {
+		return nil, err
+	}
+	// A malformed frame is skipped instead of stalling the ring.
+	if err := setIntOpt(fd, unix.PACKET_LOSS, 1, "PACKET_LOSS"); err != nil {
+		return nil, err
+	}
+	req := ringGeometry(o.TXFrames, o)
+	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &req); err != nil {
+		return nil, fmt.Errorf("setsockopt PACKET_TX_RING %+v: %w", req, err)
+	}
+	size := int(req.Block_size * req.Block_nr)
+	t.mem, err = unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return nil, fmt.Errorf("mmap TX ring of %d bytes: %w", size, err)
+	}
+	t.frames = make([][]byte, req.Frame_nr)
+	for i := range t.frames {
+		t.frames[i] = frameAt(t.mem, req, i)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: 0, Ifindex: e.ifindex}); err != nil {
+		return nil, fmt.Errorf("bind to ifindex %d: %w", e.ifindex, err)
+	}
+	return t, nil
+}
+
+// write copies the batch into free TX slots, releases the packets and kicks
+// the kernel once.
+func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool) (int, error) {
+	sent := 0
+	var bytes uint64
+	for _, pkt := range pkts.AsSlice() {
+		data := pkt.Data()
+		off := txDataOffset
+		if vnet {
+			off += vnetHdrLen
+		}
+		f := t.frames[t.head]
+		switch {
+		case off+len(data) > len(f),
+			len(data) > maxFrame && (pkt.GSO.Type == stack.GSONone || !vnet):
+			t.tooBig.Add(1)
+			pkt.Release()
+			continue
+		case loadStatus(f) != unix.TP_STATUS_AVAILABLE:
+			t.ringFull.Add(1)
+			pkt.Release()
+			continue
+		}
+		if vnet {
+			encodeVnetHdr(f[txDataOffset:off], &pkt.GSO)
+		}
+		copy(f[off:], data)
+		le.PutUint32(f[tpLen:], uint32(off-txDataOffset+len(data)))
+		storeStatus(f, unix.TP_STATUS_SEND_REQUEST)
+		t.head++
+		if t.head == len(t.frames) {
+			t.head = 0
+		}
+		sent++
+		bytes += uint64(len(data))
+		pkt.Release()
+	}
+	if sent == 0 {
+		return 0, nil
+	}
+	t.packets.Add(uint64(sent))
+	t.bytes.Add(bytes)
+	// One kick for the whole batch: with PACKET_QDISC_BYPASS the kernel
+	// sends every SEND_REQUEST frame inside this call.
+	if err := unix.Sendto(t.fd, nil, unix.MSG_DONTWAIT, nil); err != nil && !errors.Is(err, unix.EAGAIN) {
+		t.errors.Add(1)
+		return sent, fmt.Errorf("packetmmap: TX kick: %w", err)
+	}
+	return sent, nil
+}
+
+func (t *txRing) close() {
+	if t.mem != nil {
+		_ = unix.Munmap(t.mem)
+		t.mem = nil
+	}
+	if t.fd >= 0 {
+		_ = unix.Close(t.fd)
+		t.fd = -1
+	}
+}
+
+// socketError explains the usual reason an AF_PACKET socket is refused.
+func socketError(err error) error {
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("AF_PACKET socket: %w (run as root or grant CAP_NET_RAW)", err)
+	}
+	return fmt.Errorf("AF_PACKET socket: %w", err)
+}
