@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
 # Debian packages the tests, the demo and the benchmarks need.
-DEB_PACKAGES := iproute2 iputils-ping iperf3 ethtool prometheus
+DEB_PACKAGES := iproute2 iputils-ping iperf3 ethtool curl procps prometheus
 
 .PHONY: help build test unit bench-smoke bench fuzz lint deps demo clean
 
@@ -54,8 +54,8 @@ deps: ## install the Debian packages that tests, demo and benchmarks need (only 
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all present ($(DEB_PACKAGES))"; fi
 
-demo: ## three-namespace demo: host A — router — host B
-	@echo "make demo: not yet — the router binary lands with the PACKET_MMAP/forwarder issue."
+demo: ## three-namespace demo: host A — router — host B (root)
+	@bash scripts/demo.sh
 
 clean: ## remove build output
 	rm -rf bin

@@ -1,0 +1,559 @@
+//go:build linux
+
+package forwarder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/nexthop-router/nexthop/arp"
+	"github.com/nexthop-router/nexthop/ipv4"
+	"github.com/nexthop-router/nexthop/ipv6"
+	"github.com/nexthop-router/nexthop/link/packetmmap"
+	"github.com/nexthop-router/nexthop/ndp"
+	"github.com/nexthop-router/nexthop/stack"
+)
+
+// Options tune a Router beyond its Config. The zero value is right for
+// production.
+type Options struct {
+	// Logger receives the start-up and lifecycle log; nil means slog.Default().
+	Logger *slog.Logger
+	// TickInterval is how often the control path runs timers (NUD, RAs);
+	// 0 means 100 ms.
+	TickInterval time.Duration
+	// IdlePoll is how long an idle worker sleeps in poll(2) before it
+	// checks for shutdown; frames wake it at once. 0 means 50 ms.
+	IdlePoll time.Duration
+}
+
+// rxLink is a link whose RX queues a worker polls and, when idle, waits on.
+type rxLink interface {
+	stack.LinkEndpoint
+	stack.QueuePoller
+	RXFD(q int) int
+	SetMTU(mtu uint32)
+}
+
+// iface is one owned interface.
+type iface struct {
+	cfg      InterfaceConfig
+	ifindex  int
+	mode     string
+	queues   int
+	link     rxLink
+	nic      *stack.NIC
+	take     *takeover
+	linkUp   atomic.Bool
+	fixedMTU bool
+}
+
+// Router is a running nexthop: a stack, its links and its workers, built
+// from a Config. cmd/router is a thin shell around it.
+type Router struct {
+	log  *slog.Logger
+	opts Options
+	s    *stack.Stack
+
+	mu     sync.Mutex // serializes Reload and Close
+	cfg    *Config
+	ifaces []*iface
+
+	workers   int
+	stopping  atomic.Bool
+	running   atomic.Bool
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// New discovers the configured interfaces, takes them over, opens their
+// links and installs addresses, routes and static neighbours. Nothing
+// forwards until Run. On error everything already taken is given back.
+func New(cfg *Config, opts Options) (_ *Router, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.TickInterval == 0 {
+		opts.TickInterval = 100 * time.Millisecond
+	}
+	if opts.IdlePoll == 0 {
+		opts.IdlePoll = 50 * time.Millisecond
+	}
+	r := &Router{log: opts.Logger, opts: opts, cfg: cfg}
+	defer func() {
+		if err != nil {
+			r.release()
+		}
+	}()
+	r.s = stack.New(stack.Options{
+		NetworkProtocols: []stack.NetworkProtocolFactory{
+			ipv4.NewProtocolWithOptions(ipv4.Options{
+				ForwardDirectedBroadcast: cfg.IPv4.DirectedBroadcast,
+				ICMPRate:                 rateOption(cfg.IPv4.ICMPRateLimit),
+				ICMPBurst:                cfg.IPv4.ICMPBurst,
+			}),
+			arp.NewProtocol,
+			ipv6.NewProtocolWithOptions(ipv6Options(cfg)),
+		},
+	})
+
+	// Discover every interface first, so a typo fails before anything is
+	// touched.
+	for _, ic := range cfg.Interfaces {
+		l, err := netlink.LinkByName(ic.Name)
+		if err != nil {
+			return nil, &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q not found (ip link show lists the interfaces)", ic.Name)}
+		}
+		a := l.Attrs()
+		if len(a.HardwareAddr) != 6 {
+			return nil, &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q is not an Ethernet interface", ic.Name)}
+		}
+		it := &iface{cfg: ic, ifindex: a.Index, queues: ic.Queues, fixedMTU: ic.MTU != 0}
+		if it.queues == 0 {
+			it.queues = max(1, a.NumRxQueues)
+		}
+		switch ic.Mode {
+		case "afxdp":
+			return nil, &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q: mode afxdp is not built yet in this version; use mode: packetmmap or auto", ic.Name)}
+		default:
+			it.mode = "packetmmap"
+		}
+		it.linkUp.Store(a.Flags&net.FlagUp != 0 && (a.OperState == netlink.OperUp || a.OperState == netlink.OperUnknown))
+		r.ifaces = append(r.ifaces, it)
+		r.workers = max(r.workers, it.queues)
+	}
+
+	for i, it := range r.ifaces {
+		if it.take, err = takeInterface(it.cfg.Name, it.ifindex); err != nil {
+			return nil, err
+		}
+		pm, err := packetmmap.New(packetmmap.Options{
+			Interface: it.cfg.Name,
+			Queues:    it.queues,
+			// Writers: the control worker (ID 0) and every data worker.
+			Writers: r.workers + 1,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("interface %q: %w", it.cfg.Name, err)
+		}
+		it.link = pm
+		if it.fixedMTU {
+			pm.SetMTU(uint32(it.cfg.MTU))
+		}
+		why := "mode: packetmmap"
+		if it.cfg.Mode == "" || it.cfg.Mode == "auto" {
+			why = "mode: auto; the AF_XDP link is not built yet in this version"
+		}
+		r.log.Info("interface taken over", "interface", it.cfg.Name, "ifindex", it.ifindex,
+			"link", it.mode, "why", why, "queues", it.queues, "mtu", pm.MTU(), "mac", pm.LinkAddress().String(), "up", it.linkUp.Load())
+		if it.nic, err = r.s.CreateNIC(stack.NICID(i+1), it.cfg.Name, pm); err != nil {
+			return nil, err
+		}
+		for _, a := range it.cfg.Addresses {
+			if err := it.nic.AddAddress(a); err != nil {
+				return nil, &ConfigError{File: cfg.File, Line: it.cfg.Line, Field: "addresses", Msg: err.Error()}
+			}
+		}
+	}
+	if err := r.installNeighbors(cfg, nil); err != nil {
+		return nil, err
+	}
+	if err := r.installRoutes(cfg, nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func rateOption(v int) int {
+	if v == 0 {
+		return -1 // config 0 = unlimited; ipv4/ipv6 Options 0 = default
+	}
+	return v
+}
+
+// Stack is the router's stack (for metrics and tests).
+func (r *Router) Stack() *stack.Stack { return r.s }
+
+// Healthy reports whether every interface is up and forwarding.
+func (r *Router) Healthy() bool {
+	if !r.running.Load() || r.stopping.Load() {
+		return false
+	}
+	for _, it := range r.ifaces {
+		if !it.linkUp.Load() || !it.nic.Enabled() {
+			return false
+		}
+	}
+	return true
+}
+
+// Run enables the interfaces, starts one worker per RX queue index and the
+// control loop, and blocks until ctx is done; then it stops the workers and
+// gives every interface back.
+func (r *Router) Run(ctx context.Context) error {
+	for _, it := range r.ifaces {
+		if it.linkUp.Load() {
+			if err := it.nic.Enable(); err != nil {
+				return err
+			}
+		} else {
+			r.log.Warn("interface is down; it joins when it comes up", "interface", it.cfg.Name)
+		}
+	}
+	for q := 0; q < r.workers; q++ {
+		w, err := r.s.NewWorker()
+		if err != nil {
+			return err
+		}
+		r.wg.Add(1)
+		go r.worker(w, q)
+	}
+	updates := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	if err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
+		ErrorCallback: func(err error) { r.log.Warn("netlink link subscription", "err", err) },
+	}); err != nil {
+		r.log.Warn("cannot follow link changes (netlink)", "err", err)
+	}
+	r.running.Store(true)
+	r.log.Info("forwarding", "interfaces", len(r.ifaces), "workers", r.workers)
+	tick := time.NewTicker(r.opts.TickInterval)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+			r.s.Tick()
+		case u := <-updates:
+			r.linkUpdate(u)
+		}
+	}
+	close(done)
+	r.Close()
+	return nil
+}
+
+// worker runs RX queue q of every interface that has it, to completion,
+// on a locked OS thread; when all its queues are empty it sleeps in
+// poll(2) on their descriptors.
+func (r *Router) worker(w *stack.Worker, q int) {
+	defer r.wg.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var mine []*iface
+	var fds []unix.PollFd
+	for _, it := range r.ifaces {
+		if q < it.queues {
+			mine = append(mine, it)
+			fds = append(fds, unix.PollFd{Fd: int32(it.link.RXFD(q)), Events: unix.POLLIN})
+		}
+	}
+	timeout := int(r.opts.IdlePoll / time.Millisecond)
+	for !r.stopping.Load() {
+		n := 0
+		for _, it := range mine {
+			n += it.link.Poll(w, q)
+		}
+		if n == 0 {
+			_, _ = unix.Poll(fds, timeout)
+		}
+	}
+	r.s.ReleaseWorker(w)
+}
+
+// linkUpdate follows an owned interface going down or up and MTU changes.
+func (r *Router) linkUpdate(u netlink.LinkUpdate) {
+	a := u.Link.Attrs()
+	for _, it := range r.ifaces {
+		if it.ifindex != a.Index {
+			continue
+		}
+		up := a.Flags&net.FlagUp != 0 && (a.OperState == netlink.OperUp || a.OperState == netlink.OperUnknown)
+		if was := it.linkUp.Swap(up); was != up {
+			if up {
+				r.log.Info("interface up", "interface", it.cfg.Name)
+				if err := it.nic.Enable(); err != nil {
+					r.log.Error("enable interface", "interface", it.cfg.Name, "err", err)
+				}
+			} else {
+				r.log.Warn("interface down", "interface", it.cfg.Name)
+				it.nic.Disable()
+				for _, p := range []stack.NetworkProtocolNumber{stack.IPv4ProtocolNumber, stack.IPv6ProtocolNumber} {
+					if c := it.nic.Neighbors(p); c != nil {
+						c.Flush()
+					}
+				}
+			}
+		}
+		if !it.fixedMTU && a.MTU > 0 && uint32(a.MTU) != it.link.MTU() {
+			r.log.Info("interface MTU changed", "interface", it.cfg.Name, "mtu", a.MTU)
+			it.link.SetMTU(uint32(a.MTU))
+		}
+	}
+}
+
+// Close stops the workers and gives every interface back: sockets closed,
+// TCX programs detached, locks released. It is safe to call twice.
+func (r *Router) Close() {
+	r.closeOnce.Do(func() {
+		r.stopping.Store(true)
+		r.wg.Wait()
+		r.running.Store(false)
+		r.release()
+		r.log.Info("stopped; interfaces given back")
+	})
+}
+
+func (r *Router) release() {
+	for _, it := range r.ifaces {
+		if it.nic != nil {
+			it.nic.Disable()
+			for _, p := range []stack.NetworkProtocolNumber{stack.IPv4ProtocolNumber, stack.IPv6ProtocolNumber} {
+				if c := it.nic.Neighbors(p); c != nil {
+					c.Flush()
+				}
+			}
+		}
+		if it.link != nil {
+			it.link.Close()
+		}
+		it.take.close()
+	}
+}
+
+// ifaceByName finds an owned interface.
+func (r *Router) ifaceByName(name string) *iface {
+	for _, it := range r.ifaces {
+		if it.cfg.Name == name {
+			return it
+		}
+	}
+	return nil
+}
+
+// configRoutes turns the config's routes into stack routes, resolving each
+// next hop's interface.
+func (r *Router) configRoutes(cfg *Config) ([]stack.Route, error) {
+	var out []stack.Route
+	for _, rc := range cfg.Routes {
+		rt := stack.Route{Prefix: rc.Prefix, Source: stack.RouteSourceStatic}
+		switch rc.Type {
+		case "", "unicast":
+			rt.Type = stack.RouteUnicast
+		case "blackhole":
+			rt.Type = stack.RouteBlackhole
+		case "unreachable":
+			rt.Type = stack.RouteUnreachable
+		case "prohibit":
+			rt.Type = stack.RouteProhibit
+		}
+		if rt.Type == stack.RouteUnicast {
+			nh := stack.NextHop{Gateway: rc.Via}
+			switch {
+			case rc.Interface != "":
+				it := r.ifaceByName(rc.Interface)
+				if it == nil {
+					return nil, &ConfigError{File: cfg.File, Line: rc.Line, Field: "routes", Msg: fmt.Sprintf("interface %q is not configured", rc.Interface)}
+				}
+				nh.NIC = it.nic.ID()
+			default:
+				nic := r.onLinkNIC(rc.Via)
+				if nic == nil {
+					return nil, &ConfigError{File: cfg.File, Line: rc.Line, Field: "routes", Msg: fmt.Sprintf("route %v: next hop %v is not on the subnet of any interface (add `interface:` or an address on its subnet)", rc.Prefix, rc.Via)}
+				}
+				nh.NIC = nic.ID()
+			}
+			rt.NextHops = []stack.NextHop{nh}
+		}
+		out = append(out, rt)
+	}
+	return out, nil
+}
+
+// onLinkNIC is the NIC with an address prefix that contains a.
+func (r *Router) onLinkNIC(a netip.Addr) *stack.NIC {
+	for _, it := range r.ifaces {
+		if _, ok := it.nic.OnLinkPrefix(a); ok {
+			return it.nic
+		}
+	}
+	return nil
+}
+
+// installRoutes replaces the static routes of old (nil at start) with those
+// of cfg in one batch, so lookups see either all old or all new routes.
+func (r *Router) installRoutes(cfg, old *Config) error {
+	want, err := r.configRoutes(cfg)
+	if err != nil {
+		return err
+	}
+	var changes []stack.RouteChange
+	wantSet := map[netip.Prefix]bool{}
+	for _, rt := range want {
+		wantSet[rt.Prefix] = true
+		changes = append(changes, stack.RouteChange{Op: stack.RouteReplace, Route: rt})
+	}
+	if old != nil {
+		for _, rc := range old.Routes {
+			if !wantSet[rc.Prefix] {
+				changes = append(changes, stack.RouteChange{Op: stack.RouteDelete, Route: stack.Route{Prefix: rc.Prefix}})
+			}
+		}
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := r.s.Routes().Apply(changes); err != nil {
+		return fmt.Errorf("install routes: %w", err)
+	}
+	return nil
+}
+
+// installNeighbors adds cfg's static neighbours and removes old's that are
+// gone.
+func (r *Router) installNeighbors(cfg, old *Config) error {
+	cache := func(ifname string, a netip.Addr) *stack.NeighborCache {
+		it := r.ifaceByName(ifname)
+		if it == nil {
+			return nil
+		}
+		p := stack.IPv4ProtocolNumber
+		if a.Is6() {
+			p = stack.IPv6ProtocolNumber
+		}
+		return it.nic.Neighbors(p)
+	}
+	if old != nil {
+		for _, n := range old.Neighbors {
+			if !slices.ContainsFunc(cfg.Neighbors, func(m NeighborConfig) bool { return m == n }) {
+				if c := cache(n.Interface, n.Address); c != nil {
+					c.Remove(n.Address)
+				}
+			}
+		}
+	}
+	for _, n := range cfg.Neighbors {
+		c := cache(n.Interface, n.Address)
+		if c == nil {
+			return &ConfigError{File: cfg.File, Line: n.Line, Field: "neighbors", Msg: fmt.Sprintf("interface %q is not configured or needs no neighbours", n.Interface)}
+		}
+		c.AddStatic(n.Address, stack.LinkAddress(n.MAC))
+	}
+	return nil
+}
+
+// ErrNeedsRestart is returned by Reload for changes it cannot apply live.
+var ErrNeedsRestart = errors.New("change needs a restart")
+
+// Reload applies a new configuration's addresses, routes and static
+// neighbours without touching the links, so traffic on unchanged
+// interfaces keeps flowing. Adding or removing interfaces, or changing
+// their mode or queues, needs a restart.
+func (r *Router) Reload(cfg *Config) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(cfg.Interfaces) != len(r.ifaces) {
+		return fmt.Errorf("reload: the set of interfaces changed: %w", ErrNeedsRestart)
+	}
+	for i, ic := range cfg.Interfaces {
+		it := r.ifaces[i]
+		if ic.Name != it.cfg.Name || ic.Mode != it.cfg.Mode || ic.Queues != it.cfg.Queues {
+			return fmt.Errorf("reload: interface %q: name, mode or queues changed: %w", ic.Name, ErrNeedsRestart)
+		}
+	}
+	for i, ic := range cfg.Interfaces {
+		it := r.ifaces[i]
+		for _, a := range it.cfg.Addresses {
+			if !slices.Contains(ic.Addresses, a) {
+				if err := it.nic.RemoveAddress(a.Addr()); err != nil {
+					return fmt.Errorf("reload: %w", err)
+				}
+			}
+		}
+		for _, a := range ic.Addresses {
+			if !slices.Contains(it.cfg.Addresses, a) {
+				if err := it.nic.AddAddress(a); err != nil {
+					return fmt.Errorf("reload: %w", err)
+				}
+			}
+		}
+		if ic.MTU != it.cfg.MTU && ic.MTU != 0 {
+			it.link.SetMTU(uint32(ic.MTU))
+		}
+		it.fixedMTU = ic.MTU != 0
+		it.cfg = ic
+	}
+	if err := r.installNeighbors(cfg, r.cfg); err != nil {
+		return err
+	}
+	if err := r.installRoutes(cfg, r.cfg); err != nil {
+		return err
+	}
+	r.cfg = cfg
+	r.log.Info("configuration reloaded", "routes", len(cfg.Routes), "interfaces", len(cfg.Interfaces))
+	return nil
+}
+
+// CheckInterfaces verifies that every configured interface exists and is
+// Ethernet, without touching it (router -check).
+func CheckInterfaces(cfg *Config) error {
+	for _, ic := range cfg.Interfaces {
+		l, err := netlink.LinkByName(ic.Name)
+		if err != nil {
+			return &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q not found (ip link show lists the interfaces)", ic.Name)}
+		}
+		if len(l.Attrs().HardwareAddr) != 6 {
+			return &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q is not an Ethernet interface", ic.Name)}
+		}
+		if ic.Mode == "afxdp" {
+			return &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q: mode afxdp is not built yet in this version; use mode: packetmmap or auto", ic.Name)}
+		}
+	}
+	return nil
+}
+
+// ipv6Options maps the configuration onto the IPv6 protocol's options.
+func ipv6Options(cfg *Config) ipv6.Options {
+	o := ipv6.Options{
+		ICMPRateLimit: rateOption(cfg.IPv6.ICMPRateLimit),
+		ICMPBurst:     cfg.IPv6.ICMPBurst,
+	}
+	for _, ic := range cfg.Interfaces {
+		if ic.RA == nil || !ic.RA.Enabled {
+			continue
+		}
+		if o.RouterAdvertisements == nil {
+			o.RouterAdvertisements = map[string]ndp.RAConfig{}
+		}
+		o.RouterAdvertisements[ic.Name] = ndp.RAConfig{
+			Enabled:          true,
+			MaxInterval:      ic.RA.Interval,
+			RouterLifetime:   ic.RA.Lifetime,
+			NotDefaultRouter: ic.RA.Lifetime == 0,
+			Prefixes:         raPrefixes(ic.RA.Prefixes),
+		}
+	}
+	return o
+}
+
+func raPrefixes(ps []netip.Prefix) []ndp.RAPrefix {
+	out := make([]ndp.RAPrefix, len(ps))
+	for i, p := range ps {
+		out[i] = ndp.RAPrefix{Prefix: p}
+	}
+	return out
+}
