@@ -187,6 +187,10 @@ func (e *Endpoint) MTU() uint32 { return e.mtu.Load() }
 // reads a cached copy).
 func (e *Endpoint) RefreshMTU() { e.mtu.Store(e.nic.MTU()) }
 
+// Tick implements stack.Ticker: the control path picks up MTU changes of
+// the link (the forwarder follows them through netlink) within one tick.
+func (e *Endpoint) Tick(*stack.Worker) { e.RefreshMTU() }
+
 // Forwarding implements stack.ForwardingNetworkEndpoint.
 func (e *Endpoint) Forwarding() bool { return e.forwarding.Load() }
 
