@@ -184,4 +184,3 @@ func txPackets(t *testing.T, tp *topo, dev string) int {
 	v, _ := strconv.Atoi(m[1])
 	return v
 }
-

@@ -85,10 +85,10 @@ func newTopo(t *testing.T) *topo {
 	netnstest.Veth(t, tp.a, "a0", tp.r, "r1")
 	netnstest.Veth(t, tp.b, "b0", tp.r, "r2")
 	for _, h := range []struct {
-		ns        *netnstest.NS
-		dev, v4   string
-		v6, gw4   string
-		gw6       string
+		ns      *netnstest.NS
+		dev, v4 string
+		v6, gw4 string
+		gw6     string
 	}{
 		{tp.a, "a0", "198.18.1.2/24", "2001:db8:1::2/64", "198.18.1.1", "2001:db8:1::1"},
 		{tp.b, "b0", "198.18.2.2/24", "2001:db8:2::2/64", "198.18.2.1", "2001:db8:2::1"},

@@ -74,7 +74,7 @@ type Stats struct {
 	RXTruncated uint64
 	// KernelDrops are PACKET_STATISTICS tp_drops: frames the kernel could
 	// not place because the RX ring was full.
-	KernelDrops uint64
+	KernelDrops        uint64
 	TXPackets, TXBytes uint64
 	// TXRingFull frames found no free TX slot and were dropped.
 	TXRingFull uint64
