@@ -580,46 +580,79 @@ func (c *NeighborCache) HandleProbe(w *Worker, addr netip.Addr, linkAddr LinkAdd
 	}
 }
 
-// AddStatic installs a permanent entry (from configuration).
+// AddStatic installs a permanent entry (from configuration). Packets that
+// were waiting for the address leave at once to the configured link
+// address.
 func (c *NeighborCache) AddStatic(addr netip.Addr, linkAddr LinkAddress) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var waiting []*PacketBuffer
 	if old := c.entries[addr]; old != nil {
+		waiting, old.queue = old.queue, nil
 		c.removeLocked(old, nil)
 	}
 	e := &neighborEntry{addr: addr, linkAddr: linkAddr}
 	e.setState(NeighborStatic)
 	c.entries[addr] = e
 	c.publishLocked()
+	c.mu.Unlock()
+	if len(waiting) > 0 {
+		c.nic.stack.RunControl(func(w *Worker) {
+			for _, pkt := range waiting {
+				c.nic.WriteEthernet(w, pkt, linkAddr, pkt.NetworkProtocol)
+			}
+		})
+	}
 }
 
-// Remove deletes addr's entry, whatever its state; queued packets are
-// released uncounted.
+// Remove deletes addr's entry, whatever its state; packets waiting on it
+// are dropped and counted as host unreachable.
+//
+// It runs control-path work itself: do not call it from a Tick or inside
+// Stack.RunControl.
 func (c *NeighborCache) Remove(addr netip.Addr) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	e := c.entries[addr]
 	if e == nil {
+		c.mu.Unlock()
 		return false
 	}
+	waiting := e.queue
+	e.queue = nil
 	c.removeLocked(e, nil)
+	c.mu.Unlock()
+	c.dropWaiting(waiting)
 	return true
 }
 
 // Flush removes every entry but the static ones (link down, address
-// change); queued packets are released.
+// change); packets waiting on them are dropped and counted as host
+// unreachable. Like Remove, not from a Tick or inside Stack.RunControl.
 func (c *NeighborCache) Flush() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var waiting []*PacketBuffer
 	for _, e := range c.entries {
 		if e.state != NeighborStatic {
 			delete(c.entries, e.addr)
-			for _, pkt := range e.queue {
-				pkt.Release()
-			}
+			waiting = append(waiting, e.queue...)
+			e.queue = nil
 		}
 	}
 	c.publishLocked()
+	c.mu.Unlock()
+	c.dropWaiting(waiting)
+}
+
+// dropWaiting hands packets that lost their entry to the handler on the
+// control worker, so each is counted once.
+func (c *NeighborCache) dropWaiting(pkts []*PacketBuffer) {
+	if len(pkts) == 0 {
+		return
+	}
+	c.nic.stack.RunControl(func(w *Worker) {
+		for _, pkt := range pkts {
+			c.handler.HandleNeighborDrop(w, pkt, DropHostUnreachable)
+		}
+	})
 }
 
 // Entries lists the entries sorted by address.

@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"bytes"
 	"net/netip"
 	"testing"
 	"time"
@@ -377,4 +378,48 @@ func TestNUDFailedRestartsOnTraffic(t *testing.T) {
 	e.send(nbrA)
 	e.wantState(nbrA, stack.NeighborIncomplete)
 	e.wantReqs(n + 1)
+}
+
+// TestNUDFlushAndRemoveCountWaitingPackets: packets waiting for resolution
+// when their entry goes away (link down, config change) are dropped and
+// counted once each, never lost silently.
+func TestNUDFlushAndRemoveCountWaitingPackets(t *testing.T) {
+	e := newNUD(t, stack.NUDConfig{})
+	a, b := netip.MustParseAddr("198.18.0.7"), netip.MustParseAddr("198.18.0.8")
+	e.send(a)
+	e.send(a)
+	e.send(b)
+	e.c.Remove(b)
+	if got := e.h.drops[stack.DropHostUnreachable]; got != 1 {
+		t.Errorf("Remove: %d host-unreachable drops, want 1", got)
+	}
+	e.c.Flush()
+	if got := e.h.drops[stack.DropHostUnreachable]; got != 3 {
+		t.Errorf("Flush: %d host-unreachable drops in all, want 3", got)
+	}
+	if e.state(a) != 0 {
+		t.Errorf("entry survived Flush")
+	}
+}
+
+// TestNUDStaticReplacesIncompleteAndSendsQueue: configuring a static entry
+// for an address that packets wait on sends them to the configured MAC.
+func TestNUDStaticReplacesIncompleteAndSendsQueue(t *testing.T) {
+	e := newNUD(t, stack.NUDConfig{})
+	a := netip.MustParseAddr("198.18.0.7")
+	e.send(a)
+	e.send(a)
+	e.peer.Discard() // the requests
+	mac := stack.LinkAddress{0x02, 0, 0, 0, 0, 7}
+	e.c.AddStatic(a, mac)
+	got := e.peer.DrainBytes()
+	if len(got) != 2 {
+		t.Fatalf("peer got %d frames after AddStatic, want the 2 queued packets", len(got))
+	}
+	for _, f := range got {
+		if !bytes.Equal(f[0:6], mac[:]) {
+			t.Errorf("queued packet sent to %x, want %v", f[0:6], mac)
+		}
+	}
+	e.wantState(a, stack.NeighborStatic)
 }

@@ -192,8 +192,13 @@ var ErrNoSuchAddress = errors.New("address not assigned")
 // AddAddress assigns addr (with its on-link prefix length) to the NIC and
 // installs the connected route for its prefix.
 func (n *NIC) AddAddress(addr netip.Prefix) error {
-	if !addr.IsValid() {
+	switch a := addr.Addr(); {
+	case !addr.IsValid():
 		return fmt.Errorf("NIC %q: invalid address %v", n.name, addr)
+	case a.IsUnspecified(), a.IsMulticast(), a.Is4In6(), a.Zone() != "":
+		return fmt.Errorf("NIC %q: %v cannot be an interface address (unspecified, multicast, IPv4-mapped or zoned)", n.name, addr)
+	case addr.Bits() == 0:
+		return fmt.Errorf("NIC %q: %v has a /0 prefix; an interface address needs its subnet's length", n.name, addr)
 	}
 	s := n.stack
 	s.mu.Lock()

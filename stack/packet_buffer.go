@@ -64,10 +64,13 @@ func (pkt *PacketBuffer) InitFrame(owner FrameOwner, buf []byte, head, tail int)
 	pkt.GSO = GSO{}
 	pkt.owner = owner
 	if pkt.inUse.Swap(true) {
-		framesReusedLive.Add(1)
 		if leakCheck.Load() {
 			panic(fmt.Sprintf("stack: frame %p (handle %#x) handed out while still in use", pkt, pkt.Handle))
 		}
+		framesReusedLive.Add(1)
+	}
+	if leakCheck.Load() {
+		liveFrames.Add(1)
 	}
 }
 
@@ -88,11 +91,14 @@ func (pkt *PacketBuffer) ResetMetadata() {
 // panics in leak-check mode and is counted otherwise.
 func (pkt *PacketBuffer) Release() {
 	if !pkt.inUse.Swap(false) {
-		doubleReleases.Add(1)
 		if leakCheck.Load() {
 			panic(fmt.Sprintf("stack: double release of frame %p (handle %#x)", pkt, pkt.Handle))
 		}
+		doubleReleases.Add(1)
 		return
+	}
+	if leakCheck.Load() {
+		liveFrames.Add(-1)
 	}
 	pkt.owner.ReleaseFrame(pkt)
 }
@@ -188,9 +194,30 @@ var leakCheck atomic.Bool
 // Counters of frame-ownership bugs seen while leak checking was off.
 var doubleReleases, framesReusedLive atomic.Uint64
 
-// SetLeakCheck makes frame-ownership bugs panic. Tests turn it on (in
-// TestMain) so a double release or a lost frame fails the test at once.
+// liveFrames counts frames handed out and not released while leak checking
+// is on, whoever owns them (rings, UMEMs, pools).
+var liveFrames atomic.Int64
+
+// SetLeakCheck makes frame-ownership bugs panic and starts counting live
+// frames. Tests turn it on in TestMain and call CheckLeaks after m.Run, so
+// a double release fails at once and a lost frame fails the package.
 func SetLeakCheck(on bool) { leakCheck.Store(on) }
+
+// LiveFrames is how many frames are handed out and not yet released (only
+// counted while leak checking is on).
+func LiveFrames() int64 { return liveFrames.Load() }
+
+// CheckLeaks reports frames that were handed out while leak checking was
+// on and never released, and ownership errors seen with it off.
+func CheckLeaks() error {
+	if n := liveFrames.Load(); n != 0 {
+		return fmt.Errorf("stack: %d frames were never released (leaked)", n)
+	}
+	if d, r := OwnershipErrors(); d != 0 || r != 0 {
+		return fmt.Errorf("stack: %d double releases and %d reuses of live frames", d, r)
+	}
+	return nil
+}
 
 // OwnershipErrors reports how many double releases and reuses of live frames
 // happened with leak checking off. Both should stay zero.
@@ -206,6 +233,11 @@ type FramePool struct {
 	headroom    int
 	pool        sync.Pool
 	outstanding atomic.Int64
+
+	// qmu guards the leak-check quarantine.
+	qmu        sync.Mutex
+	quarantine [quarantineSize]*PacketBuffer
+	qi         int
 }
 
 // NewFramePool makes a pool of frames of frameSize bytes whose data starts
@@ -258,9 +290,32 @@ func (p *FramePool) Clone(pkt *PacketBuffer) *PacketBuffer {
 	return c
 }
 
+// quarantineSize is how many released frames a pool holds back in
+// leak-check mode before reusing them, so a stale second Release (or a use
+// after release) by the previous holder hits a poisoned frame and panics
+// instead of silently freeing the next holder's frame.
+const quarantineSize = LeakCheckQuarantine
+
+// LeakCheckQuarantine is how many releases a FramePool absorbs in
+// leak-check mode before it reuses frames; allocation tests warm up past it.
+const LeakCheckQuarantine = 1024
+
 // ReleaseFrame implements FrameOwner.
 func (p *FramePool) ReleaseFrame(pkt *PacketBuffer) {
 	p.outstanding.Add(-1)
+	if leakCheck.Load() {
+		// Poison: Data() on a released frame panics (head > tail).
+		pkt.head, pkt.tail = len(pkt.buf)+1, 0
+		p.qmu.Lock()
+		old := p.quarantine[p.qi]
+		p.quarantine[p.qi] = pkt
+		p.qi = (p.qi + 1) % quarantineSize
+		p.qmu.Unlock()
+		if old == nil {
+			return
+		}
+		pkt = old
+	}
 	p.pool.Put(pkt)
 }
 

@@ -68,7 +68,10 @@ func TestFramePoolCountsOutstanding(t *testing.T) {
 
 func TestFramePoolSteadyStateAllocatesNothing(t *testing.T) {
 	pool := stack.NewFramePool(2048, 128)
-	pool.Get().Release()
+	// In leak-check mode released frames wait in a quarantine first.
+	for range stack.LeakCheckQuarantine + 1 {
+		pool.Get().Release()
+	}
 	if allocs := testing.AllocsPerRun(1000, func() { pool.Get().Release() }); allocs != 0 {
 		t.Errorf("Get+Release: %v allocs, want 0", allocs)
 	}
@@ -88,5 +91,45 @@ func TestPerWorkerStatsSum(t *testing.T) {
 		if r.String() == "unknown" || r.String() == "" {
 			t.Errorf("drop reason %d has no label", r)
 		}
+	}
+}
+
+// TestStaleReleaseAfterReusePanics: the previous holder of a frame releases
+// it again after the pool handed it out anew. The quarantine keeps the
+// struct from being reused at once, so the stale Release hits a released
+// frame and panics instead of freeing the new holder's frame.
+func TestStaleReleaseAfterReusePanics(t *testing.T) {
+	pool := stack.NewFramePool(256, 32)
+	a := pool.Get()
+	a.Release()
+	b := pool.Get()
+	defer b.Release()
+	if a == b {
+		t.Fatal("the pool handed the released struct out again at once")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("stale release did not panic")
+		}
+		if !b.InUse() || pool.Outstanding() != 1 {
+			t.Errorf("stale release freed the new holder's frame")
+		}
+	}()
+	a.Release()
+}
+
+func TestLiveFramesCountsLeaks(t *testing.T) {
+	before := stack.LiveFrames()
+	pool := stack.NewFramePool(256, 32)
+	pkt := pool.Get()
+	if stack.LiveFrames() != before+1 {
+		t.Errorf("LiveFrames = %d after Get, want %d", stack.LiveFrames(), before+1)
+	}
+	if stack.CheckLeaks() == nil && before == 0 {
+		t.Error("CheckLeaks found no leak with a frame outstanding")
+	}
+	pkt.Release()
+	if stack.LiveFrames() != before {
+		t.Errorf("LiveFrames = %d after Release, want %d", stack.LiveFrames(), before)
 	}
 }

@@ -344,45 +344,66 @@ func (s *Stack) publishLocalAddrsLocked() {
 	s.local.Store(l)
 }
 
-// addConnectedRouteLocked installs the on-link route of a new address,
-// unless the NIC already has one for that prefix.
+// addConnectedRouteLocked makes the route table agree with the NICs'
+// addresses for the prefix of a new address.
 //
 // Precondition: s.mu is locked.
 func (s *Stack) addConnectedRouteLocked(n *NIC, addr netip.Prefix) error {
-	p := addr.Masked()
-	if r, ok := s.routes.LookupRoute(p.Addr()); ok && r.Prefix == p && r.Source == RouteSourceConnected {
-		for _, nh := range r.NextHops {
-			if nh.NIC == n.id {
-				return nil
-			}
-		}
-	}
-	err := s.routes.Replace(Route{
-		Prefix:   p,
-		Type:     RouteUnicast,
-		NextHops: []NextHop{{NIC: n.id}},
-		Source:   RouteSourceConnected,
-	})
-	if err != nil {
+	if err := s.syncConnectedRouteLocked(addr.Masked(), n); err != nil {
 		return fmt.Errorf("NIC %q: connected route for %v: %w", n.name, addr, err)
 	}
 	return nil
 }
 
-// removeConnectedRouteLocked removes the connected route of a removed
-// address unless another address of the NIC still covers the prefix.
+// removeConnectedRouteLocked does the same after an address was removed:
+// the route moves to another NIC that still has an address on the prefix,
+// or goes away.
 //
 // Precondition: s.mu is locked.
-func (s *Stack) removeConnectedRouteLocked(n *NIC, removed netip.Prefix) {
-	p := removed.Masked()
-	for _, a := range n.Addresses() {
-		if a.Masked() == p {
-			return
+func (s *Stack) removeConnectedRouteLocked(_ *NIC, removed netip.Prefix) {
+	_ = s.syncConnectedRouteLocked(removed.Masked(), nil)
+}
+
+// syncConnectedRouteLocked sets the connected route of prefix p from the
+// NICs' addresses: on-link via the lowest-numbered NIC that has an address
+// on p (adding is the NIC about to get one), or no connected route when
+// none has. A connected route takes precedence over a static or kernel
+// route for the same prefix (the subnet is on the wire; the configuration
+// rejects such a static route), and the same subnet on two NICs keeps one
+// route that survives the removal of either address.
+//
+// Precondition: s.mu is locked.
+func (s *Stack) syncConnectedRouteLocked(p netip.Prefix, adding *NIC) error {
+	var owner *NIC
+	for _, n := range *s.nics.Load() {
+		if n == nil {
+			continue
+		}
+		has := n == adding
+		for _, a := range n.Addresses() {
+			if a.Masked() == p {
+				has = true
+			}
+		}
+		if has && (owner == nil || n.id < owner.id) {
+			owner = n
 		}
 	}
-	if r, ok := s.routes.LookupRoute(p.Addr()); ok && r.Prefix == p && r.Source == RouteSourceConnected {
-		_ = s.routes.Delete(p)
+	cur, exists := s.routes.Get(p)
+	switch {
+	case owner == nil && exists && cur.Source == RouteSourceConnected:
+		return s.routes.Delete(p)
+	case owner == nil:
+		return nil
+	case exists && cur.Source == RouteSourceConnected && len(cur.NextHops) == 1 && cur.NextHops[0].NIC == owner.id:
+		return nil
 	}
+	return s.routes.Replace(Route{
+		Prefix:   p,
+		Type:     RouteUnicast,
+		NextHops: []NextHop{{NIC: owner.id}},
+		Source:   RouteSourceConnected,
+	})
 }
 
 // removeRoutesViaLocked deletes every route whose next hops all use NIC id.

@@ -3,6 +3,7 @@ package stack_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"testing"
@@ -13,7 +14,12 @@ import (
 
 func TestMain(m *testing.M) {
 	stack.SetLeakCheck(true)
-	os.Exit(m.Run())
+	code := m.Run()
+	if err := stack.CheckLeaks(); err != nil && code == 0 {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // countingLink wraps a memlink end and counts WritePackets calls, so tests
@@ -206,7 +212,7 @@ func TestDisabledNICDropsEverything(t *testing.T) {
 func TestForwardingBatchAllocatesNothing(t *testing.T) {
 	tn := newTestNet(t, 2)
 	in := tn.links[1]
-	pool := in.Frames()
+	pool := memlink.NewRing(2*stack.BatchSize, 2048)
 	f := frame(in.LinkAddress(), 2)
 	batch := stack.MakePacketBufferList(stack.BatchSize)
 	out := tn.links[2].Peer()
@@ -276,5 +282,49 @@ func TestCreateNICErrors(t *testing.T) {
 	}
 	if _, err := tn.s.CreateNIC(0, "zero", a); err == nil {
 		t.Errorf("CreateNIC(0) succeeded; 0 is reserved")
+	}
+}
+
+// TestConnectedRoutesFollowAddresses: the same subnet on two NICs keeps one
+// connected route that survives removing either address, and a connected
+// route takes the prefix over from a static one.
+func TestConnectedRoutesFollowAddresses(t *testing.T) {
+	tn := newTestNet(t, 2)
+	n1, n2 := tn.s.NIC(1), tn.s.NIC(2)
+	p := netip.MustParsePrefix("198.18.0.0/24")
+	if err := tn.s.Routes().Add(stack.Route{Prefix: p, NextHops: []stack.NextHop{{Gateway: netip.MustParseAddr("198.19.0.1"), NIC: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	route := func() (stack.Route, bool) { return tn.s.Routes().Get(p) }
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(n1.AddAddress(netip.MustParsePrefix("198.18.0.1/24")))
+	if r, _ := route(); r.Source != stack.RouteSourceConnected || r.NextHops[0].NIC != 1 {
+		t.Errorf("after NIC 1 got 198.18.0.1/24: route %+v, want connected via NIC 1", r)
+	}
+	must(n2.AddAddress(netip.MustParsePrefix("198.18.0.2/24")))
+	if r, _ := route(); r.NextHops[0].NIC != 1 {
+		t.Errorf("NIC 2's address on the same subnet took the route: %+v", r)
+	}
+	must(n1.RemoveAddress(netip.MustParseAddr("198.18.0.1")))
+	if r, ok := route(); !ok || r.Source != stack.RouteSourceConnected || r.NextHops[0].NIC != 2 {
+		t.Errorf("after NIC 1 lost its address: route %+v (%v), want connected via NIC 2", r, ok)
+	}
+	must(n2.RemoveAddress(netip.MustParseAddr("198.18.0.2")))
+	if r, ok := route(); ok {
+		t.Errorf("connected route %+v survived the last address", r)
+	}
+}
+
+func TestAddAddressRejectsNonUnicast(t *testing.T) {
+	tn := newTestNet(t, 1)
+	for _, a := range []string{"0.0.0.0/8", "224.0.0.1/4", "::/64", "ff02::1/64", "198.18.0.1/0", "::ffff:198.18.0.1/120"} {
+		if err := tn.s.NIC(1).AddAddress(netip.MustParsePrefix(a)); err == nil {
+			t.Errorf("AddAddress(%s) succeeded", a)
+		}
 	}
 }

@@ -45,6 +45,9 @@ type Stats struct {
 	TXTooBig uint64
 	// RXFrames were delivered to this end's dispatcher or drained.
 	RXFrames uint64
+	// WriteCalls counts WritePackets calls (WriteFrame included), so tests
+	// can assert the stack's one-doorbell-per-batch rule (DESIGN §2.4).
+	WriteCalls uint64
 }
 
 // Endpoint is one end of a pair. It implements stack.LinkEndpoint and
@@ -191,6 +194,7 @@ func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, error) {
 	// e's lock is taken only after the peer's is dropped, so two ends
 	// writing to each other at once cannot deadlock.
 	e.mu.Lock()
+	e.stats.WriteCalls++
 	e.stats.TXFrames += sent
 	e.stats.TXDropped += dropped
 	e.stats.TXTooBig += tooBig

@@ -69,3 +69,31 @@ func TestSetMTU(t *testing.T) {
 		t.Error("default capabilities lack CapabilityResolutionRequired")
 	}
 }
+
+// TestWriteCalls: every WritePackets call counts once, whatever the batch
+// size, so stack tests can assert one doorbell per batch.
+func TestWriteCalls(t *testing.T) {
+	a, b := memlink.NewPair(memlink.Options{}, memlink.Options{})
+	l := stack.MakePacketBufferList(stack.BatchSize)
+	for range stack.BatchSize {
+		pkt := a.Frames().Get()
+		pkt.SetLen(60)
+		l.PushBack(pkt)
+	}
+	if n, err := a.WritePackets(l); n != stack.BatchSize || err != nil {
+		t.Fatalf("WritePackets(%d frames) = %d, %v", stack.BatchSize, n, err)
+	}
+	if err := a.WriteFrame(make([]byte, 60)); err != nil {
+		t.Fatalf("WriteFrame: %v", err)
+	}
+	if st := a.Stats(); st.WriteCalls != 2 || st.TXFrames != stack.BatchSize+1 {
+		t.Errorf("stats = %+v, want 2 write calls and %d frames", st, stack.BatchSize+1)
+	}
+	if st := b.Stats(); st.WriteCalls != 0 {
+		t.Errorf("peer WriteCalls = %d, want 0", st.WriteCalls)
+	}
+	b.Discard()
+	if n := a.Frames().Outstanding(); n != 0 {
+		t.Errorf("%d frames leaked", n)
+	}
+}
