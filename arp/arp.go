@@ -27,8 +27,16 @@ type Stats struct {
 	Malformed uint64
 	// Ignored counts valid packets that needed no action: requests for
 	// other hosts' addresses (no proxy ARP), our own frames looped back,
-	// unknown operations, bogus sender addresses.
+	// unknown operations, bogus sender addresses (multicast, broadcast,
+	// loopback, a subnet broadcast) and replies from senders that are on
+	// none of the NIC's subnets.
 	Ignored uint64
+	// Conflicts counts packets from another MAC whose sender address is
+	// one of the router's own: an address conflict on the link (RFC 5227
+	// §2.4) worth an alert. Nothing is learned from them and requests
+	// among them are not answered (Linux's route check refuses a local
+	// source the same way).
+	Conflicts uint64
 	// Disabled counts packets that arrived while the endpoint was disabled.
 	Disabled uint64
 
@@ -43,6 +51,7 @@ func (s *Stats) add(o *Stats) {
 	s.GratuitousSent += o.GratuitousSent
 	s.Malformed += o.Malformed
 	s.Ignored += o.Ignored
+	s.Conflicts += o.Conflicts
 	s.Disabled += o.Disabled
 }
 
@@ -140,17 +149,20 @@ func (e *Endpoint) ARPStats() Stats {
 }
 
 // Stats implements stack.NetworkEndpoint with the IPStats fields that fit
-// ARP: received, delivered (valid and consumed), sent, and malformed or
-// disabled drops.
+// ARP: received, delivered (requests answered, replies accepted), sent,
+// and drops: malformed, disabled, and conflicts (as DropInvalidSource).
+// Every received packet is counted by exactly one ARP counter, so
+// PacketsReceived = PacketsDelivered + Ignored + TotalDrops.
 func (e *Endpoint) Stats() stack.IPStats {
 	a := e.ARPStats()
 	var s stack.IPStats
-	s.PacketsReceived = a.RequestsReceived + a.RepliesReceived + a.Malformed + a.Ignored + a.Disabled
-	s.ValidPacketsReceived = a.RequestsReceived + a.RepliesReceived + a.Ignored
+	s.PacketsReceived = a.RequestsReceived + a.RepliesReceived + a.Ignored + a.Conflicts + a.Malformed + a.Disabled
+	s.ValidPacketsReceived = a.RequestsReceived + a.RepliesReceived + a.Ignored + a.Conflicts
 	s.PacketsDelivered = a.RequestsReceived + a.RepliesReceived
 	s.PacketsSent = a.RequestsSent + a.RepliesSent
 	s.Drops[stack.DropMalformed] = a.Malformed
 	s.Drops[stack.DropDisabled] = a.Disabled
+	s.Drops[stack.DropInvalidSource] = a.Conflicts
 	return s
 }
 
@@ -243,6 +255,8 @@ func (e *Endpoint) HandlePackets(w *stack.Worker, pkts []*stack.PacketBuffer) {
 }
 
 // handle processes one ARP packet; it reports true when it passed pkt on.
+// It counts the packet in exactly one of Malformed, Ignored, Conflicts,
+// RepliesReceived or RequestsReceived.
 func (e *Endpoint) handle(w *stack.Worker, st *Stats, pkt *stack.PacketBuffer) bool {
 	d := pkt.Data()
 	if header.ValidateARP(d) != nil {
@@ -259,17 +273,29 @@ func (e *Endpoint) handle(w *stack.Worker, st *Stats, pkt *stack.PacketBuffer) b
 		st.Ignored++
 		return false
 	}
-	// Our own frames, and senders that claim a group MAC or a source
-	// address no host can have, teach nothing.
+	// Our own frames, and senders that claim a group MAC, teach nothing.
 	if sha == my || sha.IsMulticast() || sha == (stack.LinkAddress{}) {
 		st.Ignored++
 		return false
 	}
+	// Another station claims one of our addresses: a conflict. Learning
+	// it would send our own traffic to that station.
+	if e.s.IsLocalAddress4(spa.As4()) {
+		st.Conflicts++
+		return false
+	}
 	cache := e.nic.Neighbors(stack.IPv4ProtocolNumber)
-	validSender := !spa.IsUnspecified() && !spa.IsMulticast() && !spa.IsLoopback() && spa != netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	// Only a host on one of the NIC's subnets is a neighbour worth a
+	// cache entry; anything else is spoofed or misconfigured.
+	host, onLink := e.sender(spa)
+	learn := host && onLink
 	if op == header.ARPReply {
+		if !learn {
+			st.Ignored++
+			return false
+		}
 		st.RepliesReceived++
-		if validSender && cache != nil {
+		if cache != nil {
 			// An entry is confirmed only when we asked; HandleConfirmation
 			// ignores addresses without an entry.
 			cache.HandleConfirmation(w, spa, sha, stack.Confirmation{
@@ -282,7 +308,7 @@ func (e *Endpoint) handle(w *stack.Worker, st *Stats, pkt *stack.PacketBuffer) b
 	if !e.nic.HasAddress(tpa) {
 		// Not for us (no proxy ARP). RFC 826's merge step still refreshes
 		// an entry we already have, e.g. from a gratuitous ARP.
-		if validSender && cache != nil {
+		if learn && cache != nil {
 			if _, ok := cache.Entry(spa); ok {
 				cache.HandleProbe(w, spa, sha)
 			}
@@ -290,8 +316,15 @@ func (e *Endpoint) handle(w *stack.Worker, st *Stats, pkt *stack.PacketBuffer) b
 		st.Ignored++
 		return false
 	}
+	// A request for our address: answered when the sender is a unicast
+	// host (on-link or not; only on-link ones are learned) or 0.0.0.0 (an
+	// RFC 5227 probe, which the answer tells of the conflict).
+	if !host && !spa.IsUnspecified() {
+		st.Ignored++
+		return false
+	}
 	st.RequestsReceived++
-	if validSender && cache != nil {
+	if learn && cache != nil {
 		cache.HandleProbe(w, spa, sha)
 	}
 	// Turn the request into the reply in place (RFC 826: swap, fill in our
@@ -305,4 +338,26 @@ func (e *Endpoint) handle(w *stack.Worker, st *Stats, pkt *stack.PacketBuffer) b
 	st.RepliesSent++
 	e.nic.WriteEthernet(w, pkt, sha, stack.ARPProtocolNumber)
 	return true
+}
+
+// sender classifies a sender address: host is false for addresses no
+// single host can have (0/8, loopback, multicast, class E, broadcast, the
+// broadcast address of a subnet of the NIC, RFC 3021 aside); onLink says
+// whether a is inside one of the NIC's prefixes.
+func (e *Endpoint) sender(a netip.Addr) (host, onLink bool) {
+	b := a.As4()
+	if b[0] == 0 || b[0] == 127 || b[0] >= 224 {
+		return false, false
+	}
+	p, ok := e.nic.OnLinkPrefix(a)
+	if !ok {
+		return true, false
+	}
+	if p.Bits() < 31 {
+		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		if hostBits := ^uint32(0) >> p.Bits(); v&hostBits == hostBits {
+			return false, true
+		}
+	}
+	return true, true
 }

@@ -2,6 +2,7 @@ package arp_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"os"
 	"testing"
@@ -15,7 +16,12 @@ import (
 
 func TestMain(m *testing.M) {
 	stack.SetLeakCheck(true)
-	os.Exit(m.Run())
+	code := m.Run()
+	if err := stack.CheckLeaks(); err != nil && code == 0 {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 var (
@@ -106,11 +112,14 @@ func TestGratuitousARPOnEnable(t *testing.T) {
 // TestARPResponder covers requests and replies arriving at the router.
 func TestARPResponder(t *testing.T) {
 	padded := func(f []byte) []byte { return append(f, make([]byte, 60-len(f))...) }
+	offLinkIP := [4]byte{203, 0, 113, 9}
 	cases := []struct {
 		name  string
 		in    []byte
 		want  [][]byte
 		entry stack.NeighborState // expected state of hostIP afterwards (0: none)
+		// moved is the one receive counter the packet must land in.
+		moved string
 		check func(t *testing.T, st arp.Stats)
 	}{
 		{
@@ -118,6 +127,7 @@ func TestARPResponder(t *testing.T) {
 			in:    padded(arpFrame(stack.BroadcastLinkAddress, hostMAC, header.ARPRequest, hostMAC, hostIP, stack.LinkAddress{}, routerIP)),
 			want:  [][]byte{arpFrame(hostMAC, routerMAC, header.ARPReply, routerMAC, routerIP, hostMAC, hostIP)},
 			entry: stack.NeighborStale,
+			moved: "RequestsReceived",
 			check: func(t *testing.T, st arp.Stats) {
 				if st.RequestsReceived != 1 || st.RepliesSent != 1 {
 					t.Errorf("stats %+v", st)
@@ -125,8 +135,9 @@ func TestARPResponder(t *testing.T) {
 			},
 		},
 		{
-			name: "request for another host: no proxy ARP, nothing learned",
-			in:   arpFrame(stack.BroadcastLinkAddress, hostMAC, header.ARPRequest, hostMAC, hostIP, stack.LinkAddress{}, otherIP),
+			name:  "request for another host: no proxy ARP, nothing learned",
+			in:    arpFrame(stack.BroadcastLinkAddress, hostMAC, header.ARPRequest, hostMAC, hostIP, stack.LinkAddress{}, otherIP),
+			moved: "Ignored",
 			check: func(t *testing.T, st arp.Stats) {
 				if st.Ignored != 1 || st.RepliesSent != 0 {
 					t.Errorf("stats %+v", st)
@@ -134,8 +145,9 @@ func TestARPResponder(t *testing.T) {
 			},
 		},
 		{
-			name: "unsolicited reply creates no entry",
-			in:   arpFrame(routerMAC, hostMAC, header.ARPReply, hostMAC, hostIP, routerMAC, routerIP),
+			name:  "unsolicited reply creates no entry",
+			in:    arpFrame(routerMAC, hostMAC, header.ARPReply, hostMAC, hostIP, routerMAC, routerIP),
+			moved: "RepliesReceived",
 			check: func(t *testing.T, st arp.Stats) {
 				if st.RepliesReceived != 1 {
 					t.Errorf("stats %+v", st)
@@ -149,6 +161,7 @@ func TestARPResponder(t *testing.T) {
 				f[15] = 6
 				return f
 			}(),
+			moved: "Malformed",
 			check: func(t *testing.T, st arp.Stats) {
 				if st.Malformed != 1 {
 					t.Errorf("stats %+v", st)
@@ -156,8 +169,9 @@ func TestARPResponder(t *testing.T) {
 			},
 		},
 		{
-			name: "short",
-			in:   arpFrame(stack.BroadcastLinkAddress, hostMAC, header.ARPRequest, hostMAC, hostIP, stack.LinkAddress{}, routerIP)[:40],
+			name:  "short",
+			in:    arpFrame(stack.BroadcastLinkAddress, hostMAC, header.ARPRequest, hostMAC, hostIP, stack.LinkAddress{}, routerIP)[:40],
+			moved: "Malformed",
 			check: func(t *testing.T, st arp.Stats) {
 				if st.Malformed != 1 {
 					t.Errorf("stats %+v", st)
@@ -165,13 +179,64 @@ func TestARPResponder(t *testing.T) {
 			},
 		},
 		{
-			name: "sender claiming a broadcast MAC is ignored",
-			in:   arpFrame(stack.BroadcastLinkAddress, hostMAC, header.ARPRequest, stack.BroadcastLinkAddress, hostIP, stack.LinkAddress{}, routerIP),
+			name:  "sender claiming a broadcast MAC is ignored",
+			in:    arpFrame(stack.BroadcastLinkAddress, hostMAC, header.ARPRequest, stack.BroadcastLinkAddress, hostIP, stack.LinkAddress{}, routerIP),
+			moved: "Ignored",
 			check: func(t *testing.T, st arp.Stats) {
 				if st.Ignored != 1 || st.RepliesSent != 0 {
 					t.Errorf("stats %+v", st)
 				}
 			},
+		},
+		{
+			name:  "request from an off-link sender is answered, nothing learned",
+			in:    arpFrame(stack.BroadcastLinkAddress, otherMAC, header.ARPRequest, otherMAC, offLinkIP, stack.LinkAddress{}, routerIP),
+			want:  [][]byte{arpFrame(otherMAC, routerMAC, header.ARPReply, routerMAC, routerIP, otherMAC, offLinkIP)},
+			moved: "RequestsReceived",
+		},
+		{
+			name:  "probe from 0.0.0.0 is answered, nothing learned",
+			in:    arpFrame(stack.BroadcastLinkAddress, otherMAC, header.ARPRequest, otherMAC, [4]byte{}, stack.LinkAddress{}, routerIP),
+			want:  [][]byte{arpFrame(otherMAC, routerMAC, header.ARPReply, routerMAC, routerIP, otherMAC, [4]byte{})},
+			moved: "RequestsReceived",
+		},
+		{
+			name:  "request from the subnet broadcast address is ignored",
+			in:    arpFrame(stack.BroadcastLinkAddress, otherMAC, header.ARPRequest, otherMAC, [4]byte{198, 18, 1, 255}, stack.LinkAddress{}, routerIP),
+			moved: "Ignored",
+		},
+		{
+			name:  "reply from an off-link sender is ignored",
+			in:    arpFrame(routerMAC, otherMAC, header.ARPReply, otherMAC, offLinkIP, routerMAC, routerIP),
+			moved: "Ignored",
+		},
+		{
+			name:  "reply from a loopback sender is ignored",
+			in:    arpFrame(routerMAC, otherMAC, header.ARPReply, otherMAC, [4]byte{127, 0, 0, 1}, routerMAC, routerIP),
+			moved: "Ignored",
+		},
+		{
+			name:  "unknown operation is ignored",
+			in:    arpFrame(stack.BroadcastLinkAddress, hostMAC, 9, hostMAC, hostIP, stack.LinkAddress{}, routerIP),
+			moved: "Ignored",
+		},
+		{
+			// Another station announces our address: a conflict. No
+			// answer, nothing learned (an entry for our own address
+			// would send our traffic to it).
+			name:  "gratuitous ARP for our address is a conflict",
+			in:    arpFrame(stack.BroadcastLinkAddress, otherMAC, header.ARPRequest, otherMAC, routerIP, stack.LinkAddress{}, routerIP),
+			moved: "Conflicts",
+		},
+		{
+			name:  "request from our address for a neighbour is a conflict",
+			in:    arpFrame(stack.BroadcastLinkAddress, otherMAC, header.ARPRequest, otherMAC, routerIP, stack.LinkAddress{}, hostIP),
+			moved: "Conflicts",
+		},
+		{
+			name:  "reply claiming our address is a conflict",
+			in:    arpFrame(routerMAC, otherMAC, header.ARPReply, otherMAC, routerIP, routerMAC, routerIP),
+			moved: "Conflicts",
 		},
 	}
 	for _, tc := range cases {
@@ -194,41 +259,107 @@ func TestARPResponder(t *testing.T) {
 			if tc.entry != 0 && (en.State != tc.entry || en.LinkAddr != hostMAC) {
 				t.Errorf("entry %+v, want %v at %v", en, tc.entry, hostMAC)
 			}
-			tc.check(t, e.ep().ARPStats())
+			wantEntries := 0
+			if tc.entry != 0 {
+				wantEntries = 1
+			}
+			if all := c.Entries(); len(all) != wantEntries {
+				t.Errorf("neighbour entries %+v, want %d", all, wantEntries)
+			}
+			st := e.ep().ARPStats()
+			checkOneCounter(t, st, tc.moved)
+			checkIPStats(t, e.ep())
+			if tc.check != nil {
+				tc.check(t, st)
+			}
 		})
 	}
 }
 
-// TestGratuitousARPRefreshesExistingEntry: an announcement from a known
-// neighbour with a new MAC updates the entry (RFC 826 merge), and one from
-// an unknown neighbour creates none.
-func TestGratuitousARPRefreshesExistingEntry(t *testing.T) {
-	e := newEnv(t)
-	c := e.nic.Neighbors(stack.IPv4ProtocolNumber)
-	e.inject(t, arpFrame(stack.BroadcastLinkAddress, hostMAC, header.ARPRequest, hostMAC, hostIP, stack.LinkAddress{}, routerIP))
-	garp := arpFrame(stack.BroadcastLinkAddress, otherMAC, header.ARPRequest, otherMAC, hostIP, stack.LinkAddress{}, hostIP)
-	if out := e.inject(t, garp); len(out) != 0 {
-		t.Errorf("answered a gratuitous ARP: %x", out)
+// checkOneCounter asserts that of the receive counters exactly the one
+// named moved counted the one packet.
+func checkOneCounter(t *testing.T, st arp.Stats, moved string) {
+	t.Helper()
+	counters := map[string]uint64{
+		"RequestsReceived": st.RequestsReceived,
+		"RepliesReceived":  st.RepliesReceived,
+		"Ignored":          st.Ignored,
+		"Conflicts":        st.Conflicts,
+		"Malformed":        st.Malformed,
+		"Disabled":         st.Disabled,
 	}
-	if en, _ := c.Entry(netip.AddrFrom4(hostIP)); en.LinkAddr != otherMAC || en.State != stack.NeighborStale {
-		t.Errorf("entry %+v, want STALE at %v", en, otherMAC)
+	if _, ok := counters[moved]; !ok {
+		t.Fatalf("no receive counter %q", moved)
 	}
-	e.inject(t, arpFrame(stack.BroadcastLinkAddress, otherMAC, header.ARPRequest, otherMAC, otherIP, stack.LinkAddress{}, otherIP))
-	if _, ok := c.Entry(netip.AddrFrom4(otherIP)); ok {
-		t.Error("gratuitous ARP from an unknown host created an entry")
+	for name, v := range counters {
+		want := uint64(0)
+		if name == moved {
+			want = 1
+		}
+		if v != want {
+			t.Errorf("%s = %d, want %d", name, v, want)
+		}
 	}
 }
 
-// TestResolveStaticAddress maps broadcast and multicast without ARP.
-func TestResolveStaticAddress(t *testing.T) {
+// checkIPStats asserts the endpoint's IPStats add up: every received ARP
+// packet is delivered, ignored or dropped for exactly one reason.
+func checkIPStats(t *testing.T, ep *arp.Endpoint) {
+	t.Helper()
+	s, a := ep.Stats(), ep.ARPStats()
+	if s.PacketsReceived != s.PacketsDelivered+a.Ignored+s.TotalDrops() {
+		t.Errorf("IPStats: received %d != delivered %d + ignored %d + dropped %d",
+			s.PacketsReceived, s.PacketsDelivered, a.Ignored, s.TotalDrops())
+	}
+	if s.Drops[stack.DropInvalidSource] != a.Conflicts {
+		t.Errorf("Drops[invalid_source] = %d, want Conflicts %d", s.Drops[stack.DropInvalidSource], a.Conflicts)
+	}
+}
+
+// TestARPDisabledCounted: packets that reach a disabled endpoint are
+// counted once, as Disabled, and the IPStats still add up.
+func TestARPDisabledCounted(t *testing.T) {
 	e := newEnv(t)
-	if mac, ok := e.ep().ResolveStaticAddress(netip.MustParseAddr("255.255.255.255")); !ok || mac != stack.BroadcastLinkAddress {
-		t.Errorf("broadcast -> %v %v", mac, ok)
+	e.ep().Disable()
+	out := e.inject(t, arpFrame(stack.BroadcastLinkAddress, hostMAC, header.ARPRequest, hostMAC, hostIP, stack.LinkAddress{}, routerIP))
+	if len(out) != 0 {
+		t.Errorf("disabled endpoint answered: %x", out)
 	}
-	if mac, ok := e.ep().ResolveStaticAddress(netip.MustParseAddr("239.129.2.3")); !ok || mac != (stack.LinkAddress{1, 0, 0x5e, 1, 2, 3}) {
-		t.Errorf("multicast -> %v %v", mac, ok)
+	checkOneCounter(t, e.ep().ARPStats(), "Disabled")
+	checkIPStats(t, e.ep())
+}
+
+// TestARPConflictKeepsPendingResolution: while the router resolves
+// hostIP, replies from another station claiming the router's own address,
+// or from an off-link sender, neither complete the entry nor create one;
+// the real reply then completes it.
+func TestARPConflictKeepsPendingResolution(t *testing.T) {
+	e := newEnv(t)
+	c := e.nic.Neighbors(stack.IPv4ProtocolNumber)
+	ep := e.ep()
+	pkt := e.s.Frames().Get()
+	pkt.SetLen(header.IPv4MinimumSize)
+	pkt.NetworkProtocol = stack.IPv4ProtocolNumber
+	e.w.StartBatch()
+	if _, ok := c.ResolveOrQueue(e.w, netip.AddrFrom4(hostIP), pkt); ok {
+		t.Fatal("ResolveOrQueue resolved an unknown neighbour")
 	}
-	if _, ok := e.ep().ResolveStaticAddress(netip.AddrFrom4(hostIP)); ok {
-		t.Error("unicast resolved statically")
+	e.w.Flush()
+	e.host.Discard() // the request
+	e.inject(t, arpFrame(routerMAC, otherMAC, header.ARPReply, otherMAC, routerIP, routerMAC, routerIP))
+	e.inject(t, arpFrame(routerMAC, otherMAC, header.ARPReply, otherMAC, [4]byte{203, 0, 113, 9}, routerMAC, routerIP))
+	if all := c.Entries(); len(all) != 1 || all[0].State != stack.NeighborIncomplete {
+		t.Fatalf("entries %+v, want only hostIP INCOMPLETE", all)
 	}
+	if st := ep.ARPStats(); st.Conflicts != 1 || st.Ignored != 1 || st.RepliesReceived != 0 {
+		t.Errorf("stats %+v, want 1 conflict, 1 ignored", st)
+	}
+	out := e.inject(t, arpFrame(routerMAC, hostMAC, header.ARPReply, hostMAC, hostIP, routerMAC, routerIP))
+	if len(out) != 1 {
+		t.Errorf("the queued packet did not leave after the reply: %d frames", len(out))
+	}
+	if en, _ := c.Entry(netip.AddrFrom4(hostIP)); en.State != stack.NeighborReachable || en.LinkAddr != hostMAC {
+		t.Errorf("entry %+v, want REACHABLE at %v", en, hostMAC)
+	}
+	checkIPStats(t, ep)
 }

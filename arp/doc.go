@@ -2,6 +2,9 @@
 // requests for the router's addresses, resolves IPv4 next hops for the
 // stack's neighbour cache, learns senders of requests addressed to the
 // router, and announces addresses with gratuitous ARP when a NIC comes up.
+// It learns only senders that are hosts on one of the NIC's subnets; a
+// station claiming one of the router's own addresses is an address
+// conflict, counted (Stats.Conflicts) and never learned or answered.
 //
 // Place in the data path: the NIC hands the endpoint the frames of
 // EtherType 0x0806. The endpoint is the stack.LinkAddressResolver of its

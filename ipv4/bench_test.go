@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/nexthop-router/nexthop/link/memlink"
 	"github.com/nexthop-router/nexthop/stack"
 )
 
@@ -70,7 +71,7 @@ func BenchmarkForward(b *testing.B) {
 					b.Fatalf("frame of %d bytes, want 64", len(frames[i]))
 				}
 			}
-			pool := newRing(4 * stack.BatchSize)
+			pool := memlink.NewRing(4*stack.BatchSize, 2048)
 			list := stack.MakePacketBufferList(stack.BatchSize)
 			nic := n.nics[1]
 			sink := n.host[2]
@@ -104,34 +105,3 @@ func BenchmarkForward(b *testing.B) {
 		})
 	}
 }
-
-// ring is a FrameOwner like a link's RX ring: a fixed set of frames handed
-// out and returned through a free list, with no sync.Pool in the way, so
-// the benchmark measures the stack and not the frame source.
-type ring struct {
-	free []*stack.PacketBuffer
-	bufs [][]byte
-}
-
-func newRing(n int) *ring {
-	r := &ring{}
-	for range n {
-		r.bufs = append(r.bufs, make([]byte, 2048))
-		r.free = append(r.free, &stack.PacketBuffer{})
-	}
-	for i, pkt := range r.free {
-		pkt.Handle = uint64(i)
-	}
-	return r
-}
-
-// Get takes a frame off the free list with empty data after the headroom.
-func (r *ring) Get() *stack.PacketBuffer {
-	pkt := r.free[len(r.free)-1]
-	r.free = r.free[:len(r.free)-1]
-	pkt.InitFrame(r, r.bufs[pkt.Handle], stack.DefaultHeadroom, stack.DefaultHeadroom)
-	return pkt
-}
-
-// ReleaseFrame implements stack.FrameOwner.
-func (r *ring) ReleaseFrame(pkt *stack.PacketBuffer) { r.free = append(r.free, pkt) }

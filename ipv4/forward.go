@@ -7,9 +7,12 @@ import (
 	"github.com/nexthop-router/nexthop/stack"
 )
 
-// forward routes a validated transit packet, in the order Linux's
-// ip_forward uses: link-layer and address checks, TTL, route, MTU, and only
-// then the in-place rewrite (RFC 1812 §5.2.1, §5.3).
+// forward routes a validated transit packet, in the order Linux uses
+// (ip_route_input, then ip_forward) and the same order as package ipv6:
+// link-layer and address checks, route lookup and route type, egress NIC,
+// TTL, MTU, and only then the in-place rewrite (RFC 1812 §5.2.1, §5.3). So
+// an unroutable packet with TTL 1 gets Destination Unreachable, not Time
+// Exceeded.
 func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.PacketBuffer, h header.IPv4) {
 	// A unicast IP packet in a link-layer broadcast or multicast frame is
 	// not for a router to pass on (RFC 1812 §5.3.4).
@@ -31,16 +34,10 @@ func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 		pkt.Release()
 		return
 	}
-	if isSubnetBroadcast(e.nic, src) {
+	// The broadcast address of any attached subnet, not only the
+	// ingress one, names no single host (RFC 1812 §5.3.7).
+	if e.p.isBroadcastOnAnyNIC(src) {
 		st.Drop(stack.DropInvalidSource)
-		pkt.Release()
-		return
-	}
-	// RFC 1812 §5.3.1: a transit packet whose TTL would reach zero is
-	// discarded with Time Exceeded; it is never sent on with TTL 0.
-	if h.TTL() <= 1 {
-		st.Drop(stack.DropExhaustedTTL)
-		e.sendICMPError(w, pkt, header.ICMPv4TimeExceeded, header.ICMPv4TTLExceeded, 0)
 		pkt.Release()
 		return
 	}
@@ -84,6 +81,14 @@ func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 			}
 			broadcast = true
 		}
+	}
+	// RFC 1812 §5.3.1: a transit packet whose TTL would reach zero is
+	// discarded with Time Exceeded; it is never sent on with TTL 0.
+	if h.TTL() <= 1 {
+		st.Drop(stack.DropExhaustedTTL)
+		e.sendICMPError(w, pkt, header.ICMPv4TimeExceeded, header.ICMPv4TTLExceeded, 0)
+		pkt.Release()
+		return
 	}
 	tl := len(h)
 	if pkt.GSO.Type != stack.GSONone {

@@ -3,10 +3,12 @@ package ipv4_test
 import (
 	"bytes"
 	"encoding/hex"
+	"net/netip"
 	"testing"
 
 	"github.com/nexthop-router/nexthop/header"
 	"github.com/nexthop-router/nexthop/ipv4"
+	"github.com/nexthop-router/nexthop/link/memlink"
 	"github.com/nexthop-router/nexthop/stack"
 )
 
@@ -58,6 +60,12 @@ func TestForward(t *testing.T) {
 		{name: "TTL 1 time exceeded", pkt: withTTL(normal, 1), icmpType: header.ICMPv4TimeExceeded, drop: int(stack.DropExhaustedTTL)},
 		{name: "TTL 0 time exceeded", pkt: withTTL(normal, 0), icmpType: header.ICMPv4TimeExceeded, drop: int(stack.DropExhaustedTTL)},
 		{name: "no route net unreachable", pkt: withDst(normal, unroutedIP), icmpType: header.ICMPv4DstUnreachable, icmpCode: header.ICMPv4NetUnreachable, drop: int(stack.DropUnrouteable)},
+		// The route is looked up before the TTL is checked (Linux:
+		// ip_route_input before ip_forward; the same order as ipv6).
+		{name: "no route beats TTL 1 (Linux order)", pkt: withTTL(withDst(normal, unroutedIP), 1), icmpType: header.ICMPv4DstUnreachable, icmpCode: header.ICMPv4NetUnreachable, drop: int(stack.DropUnrouteable)},
+		{name: "blackhole route beats TTL 1", pkt: withTTL(withDst(normal, blackholeIP), 1), drop: int(stack.DropRouteBlackhole)},
+		{name: "unreachable route beats TTL 1", pkt: withTTL(withDst(normal, unreachableIP), 1), icmpType: header.ICMPv4DstUnreachable, icmpCode: header.ICMPv4HostUnreachable, drop: int(stack.DropRouteUnreachable)},
+		{name: "directed broadcast refused before TTL 1", pkt: withTTL(withDst(normal, [4]byte{198, 18, 3, 255}), 1), drop: int(stack.DropInvalidDestination)},
 		{name: "blackhole route", pkt: withDst(normal, blackholeIP), drop: int(stack.DropRouteBlackhole)},
 		{name: "unreachable route", pkt: withDst(normal, unreachableIP), icmpType: header.ICMPv4DstUnreachable, icmpCode: header.ICMPv4HostUnreachable, drop: int(stack.DropRouteUnreachable)},
 		{name: "prohibit route", pkt: withDst(normal, prohibitIP), icmpType: header.ICMPv4DstUnreachable, icmpCode: header.ICMPv4AdminProhibited, drop: int(stack.DropRouteProhibit)},
@@ -67,6 +75,10 @@ func TestForward(t *testing.T) {
 		{name: "source multicast", pkt: withSrc(normal, [4]byte{224, 0, 0, 5}), drop: int(stack.DropInvalidSource)},
 		{name: "source limited broadcast", pkt: withSrc(normal, [4]byte{255, 255, 255, 255}), drop: int(stack.DropInvalidSource)},
 		{name: "source subnet broadcast", pkt: withSrc(normal, [4]byte{198, 18, 1, 255}), drop: int(stack.DropInvalidSource)},
+		// RFC 1812 §5.3.7: the broadcast address of any attached subnet,
+		// not only the ingress one (it would be forwarded before).
+		{name: "source broadcast of another NIC's subnet", pkt: withSrc(normal, [4]byte{198, 18, 3, 255}), drop: int(stack.DropInvalidSource)},
+		{name: "source broadcast of the egress NIC's subnet", pkt: withSrc(normal, [4]byte{198, 18, 2, 255}), drop: int(stack.DropInvalidSource)},
 		{name: "source 169.254/16", pkt: withSrc(normal, [4]byte{169, 254, 1, 1}), drop: int(stack.DropLinkLocalSource)},
 		{name: "destination 0/8", pkt: withDst(normal, [4]byte{0, 0, 0, 1}), drop: int(stack.DropInvalidDestination)},
 		{name: "destination 127/8", pkt: withDst(normal, [4]byte{127, 0, 0, 1}), drop: int(stack.DropInvalidDestination)},
@@ -280,13 +292,15 @@ func TestForwardingDisabledPerNIC(t *testing.T) {
 	wantFrames(t, "from NIC 3", n.out(2), [][]byte{toHost(2, forwarded(ip3))})
 }
 
-// TestForwardBatchOneWrite: a batch of 64 forwarded packets reaches the
-// egress link in one WritePackets and allocates nothing.
+// TestForwardBatchAllocs: a batch of 64 forwarded packets reaches the
+// egress link in one WritePackets (DESIGN §2.4) and allocates nothing.
 func TestForwardBatchAllocs(t *testing.T) {
 	n := newNet(t, netOpts{})
 	ip := pktSpec{src: hostIP(1), dst: remoteIP, ttl: 64, payload: udpPayload(22)}.build()
 	frame := fromHost(1, ip)
-	pool := stack.NewFramePool(stack.DefaultFrameSize, stack.DefaultHeadroom)
+	// A ring like a link's RX ring: a FramePool holds released frames
+	// back in leak-check mode, which would show up as allocations.
+	pool := memlink.NewRing(2*stack.BatchSize, 2048)
 	list := stack.MakePacketBufferList(stack.BatchSize)
 	run := func() {
 		for range stack.BatchSize {
@@ -298,14 +312,91 @@ func TestForwardBatchAllocs(t *testing.T) {
 		n.nics[1].DeliverNetworkPackets(n.w, &list)
 		n.host[2].Discard()
 	}
+	before := n.router[2].Stats()
 	run()
+	if st := n.router[2].Stats(); st.WriteCalls-before.WriteCalls != 1 || st.TXFrames-before.TXFrames != stack.BatchSize {
+		t.Errorf("a batch of %d left in %d WritePackets calls (%d frames), want 1 call",
+			stack.BatchSize, st.WriteCalls-before.WriteCalls, st.TXFrames-before.TXFrames)
+	}
 	if allocs := testing.AllocsPerRun(100, run); allocs != 0 && !raceEnabled {
 		t.Errorf("forwarding a batch of %d allocates %.1f times", stack.BatchSize, allocs)
 	}
 	if st := n.ep(1).Stats(); st.Forwarded != 102*stack.BatchSize || st.TotalDrops() != 0 {
 		t.Errorf("Forwarded %d drops %d", st.Forwarded, st.TotalDrops())
 	}
+	if calls := n.router[2].Stats().WriteCalls - before.WriteCalls; calls != 102 {
+		t.Errorf("102 batches took %d WritePackets calls, want 102", calls)
+	}
 	if pool.Outstanding() != 0 {
 		t.Errorf("%d frames leaked", pool.Outstanding())
+	}
+}
+
+// TestICMPErrorSourceAsymmetric: the route back to the offending packet's
+// source leaves by NIC 3 although the packet came in on NIC 1, so the
+// error leaves NIC 3 with the router's NIC 3 address as its source (RFC
+// 1812 §4.3.2.4: "the IP address of the interface the error leaves by"),
+// never with the ingress address 198.18.1.1.
+func TestICMPErrorSourceAsymmetric(t *testing.T) {
+	asym := [4]byte{198, 20, 0, 7} // routed back via host 3
+	cases := []struct {
+		name     string
+		pkt      pktSpec
+		mtu2     uint32
+		icmpType header.ICMPv4Type
+		icmpCode header.ICMPv4Code
+		icmpRest uint32
+		drop     stack.DropReason
+	}{
+		{
+			name:     "time exceeded",
+			pkt:      pktSpec{src: asym, dst: remoteIP, ttl: 1, payload: udpPayload(16)},
+			icmpType: header.ICMPv4TimeExceeded, icmpCode: header.ICMPv4TTLExceeded,
+			drop: stack.DropExhaustedTTL,
+		},
+		{
+			name:     "net unreachable",
+			pkt:      pktSpec{src: asym, dst: unroutedIP, ttl: 64, payload: udpPayload(16)},
+			icmpType: header.ICMPv4DstUnreachable, icmpCode: header.ICMPv4NetUnreachable,
+			drop: stack.DropUnrouteable,
+		},
+		{
+			name:     "fragmentation needed",
+			pkt:      pktSpec{src: asym, dst: remoteIP, ttl: 64, flags: header.IPv4FlagDontFragment, payload: udpPayload(700)},
+			mtu2:     576,
+			icmpType: header.ICMPv4DstUnreachable, icmpCode: header.ICMPv4FragmentationNeeded, icmpRest: 576,
+			drop: stack.DropPacketTooBig,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var mtu [numNICs + 1]uint32
+			mtu[2] = tc.mtu2
+			n := newNet(t, netOpts{mtu: mtu})
+			back := stack.Route{Prefix: netip.MustParsePrefix("198.20.0.0/16"), NextHops: []stack.NextHop{{Gateway: netip.AddrFrom4(hostIP(3)), NIC: 3}}}
+			if err := n.s.Routes().Add(back); err != nil {
+				t.Fatalf("Routes().Add(%v): %v", back.Prefix, err)
+			}
+			ip := tc.pkt.build()
+			n.inject(1, fromHost(1, ip))
+			got := n.out(3)
+			var id uint16
+			if len(got) == 1 {
+				id = ipID(got[0])
+			}
+			// Built with routerIP(3): the same bytes with routerIP(1) (the
+			// ingress address) differ in the source and the checksum.
+			want := toHost(3, icmpError(id, routerIP(3), ip, tc.icmpType, tc.icmpCode, tc.icmpRest))
+			wantFrames(t, "error via NIC 3", got, [][]byte{want})
+			wantFrames(t, "to host 1 (ingress)", n.out(1), nil)
+			wantFrames(t, "to host 2", n.out(2), nil)
+			wantOnlyDrop(t, n.ep(1).Stats(), int(tc.drop), 1)
+			if ic := n.totalICMP(); ic.SentOf(tc.icmpType) != 1 {
+				t.Errorf("ICMP sent %v, want one of type %d", ic.Sent, tc.icmpType)
+			}
+			if ps := n.ep(3).Stats().PacketsSent; ps != 1 {
+				t.Errorf("NIC 3 PacketsSent = %d, want 1 (the error)", ps)
+			}
+		})
 	}
 }

@@ -14,7 +14,8 @@ import (
 // fragment), the first fragment with every option and the others with the
 // options whose copied flag is set, each with its own checksum. It takes
 // ownership of pkt and reports false (pkt released, nothing sent) when the
-// MTU leaves no room for 8 bytes of payload.
+// MTU leaves no room for 8 bytes of payload. Offsets cannot wrap: receive
+// drops a fragment whose offset plus data passes 65535 (HandlePackets).
 func (e *Endpoint) fragment(w *stack.Worker, pkt *stack.PacketBuffer, h header.IPv4, mtu int, gw netip.Addr, broadcast bool) bool {
 	defer pkt.Release()
 	hl := h.HeaderLength()
@@ -68,6 +69,10 @@ func (e *Endpoint) fragment(w *stack.Worker, pkt *stack.PacketBuffer, h header.I
 		fh.SetFlagsFragmentOffset(flags, uint16(baseOff+off))
 		fh.UpdateChecksum()
 		f.NetworkProtocol = stack.IPv4ProtocolNumber
+		// A fragment of a transit packet is still transit: if its next
+		// hop fails to resolve, its source hears about it (only locally
+		// generated packets, NICID 0, never cause an ICMP error).
+		f.NICID = pkt.NICID
 		st.FragmentsCreated++
 		st.PacketsSent++
 		if broadcast {

@@ -39,14 +39,19 @@ func TestFragment(t *testing.T) {
 			n := newNet(t, netOpts{mtu: mtu})
 			orig := tc.pkt.build()
 			oh := header.IPv4(orig)
-			tx0 := n.router[2].Stats().TXFrames
+			st0 := n.router[2].Stats()
 			n.inject(1, fromHost(1, orig))
 			got := n.out(2)
 			if len(got) != tc.wantFrag {
 				t.Fatalf("got %d fragments, want %d", len(got), tc.wantFrag)
 			}
-			if w := n.router[2].Stats().TXFrames - tx0; w != uint64(tc.wantFrag) {
+			st1 := n.router[2].Stats()
+			if w := st1.TXFrames - st0.TXFrames; w != uint64(tc.wantFrag) {
 				t.Errorf("link sent %d frames, want %d", w, tc.wantFrag)
+			}
+			// All fragments of one packet leave in one WritePackets.
+			if c := st1.WriteCalls - st0.WriteCalls; c != 1 {
+				t.Errorf("fragments left in %d WritePackets calls, want 1", c)
 			}
 			var reassembled []byte
 			// The non-first fragments' options: only the copied ones.
@@ -126,4 +131,54 @@ func TestFragmentMTUTooSmall(t *testing.T) {
 	n.inject(1, fromHost(1, ip))
 	wantFrames(t, "egress", n.out(2), nil)
 	wantOnlyDrop(t, n.ep(1).Stats(), int(stack.DropPacketTooBig), 1)
+}
+
+// TestFragmentPingOfDeath: a fragment whose offset plus data passes 65535
+// bytes can never be part of a valid datagram; it is dropped on receive as
+// DropMalformedFragment, whether it is in transit (where fragmenting it
+// again would wrap the 13-bit offset) or for the router. One that ends at
+// exactly 65535 is legal and forwarded.
+func TestFragmentPingOfDeath(t *testing.T) {
+	cases := []struct {
+		name    string
+		dst     [4]byte
+		fragOff uint16
+		data    int
+		mtu2    uint32
+		// forwarded: the packet must leave on host 2 as is (TTL-1).
+		forwarded bool
+	}{
+		{name: "transit, would be refragmented", dst: remoteIP, fragOff: 65000, data: 1000, mtu2: 576},
+		{name: "transit, small enough for the MTU", dst: remoteIP, fragOff: 65528, data: 16},
+		{name: "data ends at 65536, one byte over", dst: remoteIP, fragOff: 65528, data: 8},
+		{name: "for the router", dst: routerIP(1), fragOff: 65528, data: 100},
+		{name: "ends at exactly 65535", dst: remoteIP, fragOff: 65528, data: 7, forwarded: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var mtu [numNICs + 1]uint32
+			mtu[2] = tc.mtu2
+			n := newNet(t, netOpts{mtu: mtu})
+			ip := pktSpec{src: hostIP(1), dst: tc.dst, ttl: 64, id: 0x0bad, proto: header.IPv4ProtocolICMP, fragOff: tc.fragOff, payload: bytes.Repeat([]byte{0xa5}, tc.data)}.build()
+			n.inject(1, fromHost(1, ip))
+			var want [][]byte
+			if tc.forwarded {
+				want = [][]byte{toHost(2, forwarded(ip))}
+			}
+			wantFrames(t, "to host 2", n.out(2), want)
+			wantFrames(t, "to host 1", n.out(1), nil)
+			st := n.ep(1).Stats()
+			if tc.forwarded {
+				wantOnlyDrop(t, st, -1, 0)
+				return
+			}
+			wantOnlyDrop(t, st, int(stack.DropMalformedFragment), 1)
+			if st.PacketsReceived != 1 || st.ValidPacketsReceived != 0 || st.Forwarded != 0 {
+				t.Errorf("received %d valid %d forwarded %d; want 1, 0, 0", st.PacketsReceived, st.ValidPacketsReceived, st.Forwarded)
+			}
+			if fc := n.ep(2).Stats().FragmentsCreated; fc != 0 {
+				t.Errorf("FragmentsCreated %d, want 0", fc)
+			}
+		})
+	}
 }

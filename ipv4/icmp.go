@@ -17,9 +17,14 @@ const icmpErrorTOS = 0xc0
 
 // icmpErrorAllowed applies RFC 1812 §4.3.2.7: no error about an ICMP
 // error, a non-initial fragment, a packet sent to a broadcast or multicast
-// address (IP or link layer), or from an address that is not one host.
-func icmpErrorAllowed(pkt *stack.PacketBuffer, h header.IPv4) bool {
-	if pkt.PktType != stack.PacketHost {
+// address (IP or link layer), or from an address that is not one host
+// (0/8, 127/8, multicast, broadcast, or the subnet broadcast of any NIC).
+// Nor about a packet the router sent itself (NICID 0, or a source that is
+// one of its addresses): an error about its own echo reply whose next hop
+// did not answer would go to its own address, ask ARP for it, and fail
+// again.
+func (e *Endpoint) icmpErrorAllowed(pkt *stack.PacketBuffer, h header.IPv4) bool {
+	if pkt.PktType != stack.PacketHost || pkt.NICID == 0 {
 		return false
 	}
 	src, dst := h.SourceAddress(), h.DestinationAddress()
@@ -27,6 +32,9 @@ func icmpErrorAllowed(pkt *stack.PacketBuffer, h header.IPv4) bool {
 		return false
 	}
 	if h.FragmentOffset() != 0 {
+		return false
+	}
+	if e.s.IsLocalAddress4(src) || e.p.isBroadcastOnAnyNIC(src) {
 		return false
 	}
 	if h.Protocol() == header.IPv4ProtocolICMP {
@@ -65,7 +73,7 @@ func (e *Endpoint) routeOut(dst [4]byte) (*Endpoint, netip.Addr, bool) {
 func (e *Endpoint) sendICMPError(w *stack.Worker, pkt *stack.PacketBuffer, t header.ICMPv4Type, c header.ICMPv4Code, rest uint32) {
 	ic := &e.icmp[w.ID()]
 	h := header.IPv4(pkt.Data())
-	if !icmpErrorAllowed(pkt, h) {
+	if !e.icmpErrorAllowed(pkt, h) {
 		ic.Suppressed++
 		return
 	}

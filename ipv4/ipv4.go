@@ -62,9 +62,15 @@ func NewProtocolWithOptions(o Options) stack.NetworkProtocolFactory {
 		p.limiter = stack.NewRateLimiter(rate, o.ICMPBurst)
 		p.forwarding.Store(!o.DisableForwarding)
 		p.eps.Store(&[stack.MaxNICs]*Endpoint{})
+		p.all.Store(&[]*Endpoint{})
 		return p
 	}
 }
+
+// maxDatagramSize is the largest IPv4 datagram, header included: Total
+// Length is 16 bits (RFC 791 §3.1). A fragment's offset plus its data must
+// stay within it.
+const maxDatagramSize = 0xffff
 
 // Protocol is the IPv4 stack.ForwardingNetworkProtocol.
 type Protocol struct {
@@ -77,7 +83,10 @@ type Protocol struct {
 	// eps indexes the endpoints by NICID, so the forwarding path finds the
 	// egress endpoint with one load and an index.
 	eps atomic.Pointer[[stack.MaxNICs]*Endpoint]
-	// mu serializes changes of eps.
+	// all lists the same endpoints densely, for the checks that must look
+	// at every attached subnet (a source that is a subnet broadcast).
+	all atomic.Pointer[[]*Endpoint]
+	// mu serializes changes of eps and all.
 	mu sync.Mutex
 }
 
@@ -130,8 +139,40 @@ func (p *Protocol) NewEndpoint(nic *stack.NIC) stack.NetworkEndpoint {
 	next := *p.eps.Load()
 	next[nic.ID()] = e
 	p.eps.Store(&next)
+	p.publishAllLocked(&next)
 	p.mu.Unlock()
 	return e
+}
+
+// publishAllLocked rebuilds the dense endpoint list from eps.
+//
+// Precondition: p.mu is locked.
+func (p *Protocol) publishAllLocked(eps *[stack.MaxNICs]*Endpoint) {
+	var all []*Endpoint
+	for _, e := range eps {
+		if e != nil {
+			all = append(all, e)
+		}
+	}
+	p.all.Store(&all)
+}
+
+// isBroadcastOnAnyNIC reports whether a is the broadcast address of a
+// subnet of any NIC: such an address names no single host, wherever the
+// packet came in (RFC 1812 §4.3.2.7, §5.3.7), as Linux's reverse lookup
+// of the source finds RTN_BROADCAST in the local table. It allocates
+// nothing and skips the walk for most addresses.
+func (p *Protocol) isBroadcastOnAnyNIC(a [4]byte) bool {
+	// The broadcast address of a /30 or shorter prefix ends in binary 11.
+	if a[3]&3 != 3 {
+		return false
+	}
+	for _, e := range *p.all.Load() {
+		if isSubnetBroadcast(e.nic, a) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Protocol) endpoint(id stack.NICID) *Endpoint {
@@ -218,6 +259,7 @@ func (e *Endpoint) Close() {
 		next[e.nic.ID()] = nil
 	}
 	e.p.eps.Store(&next)
+	e.p.publishAllLocked(&next)
 	e.p.mu.Unlock()
 }
 
@@ -270,6 +312,14 @@ func (e *Endpoint) HandlePackets(w *stack.Worker, pkts []*stack.PacketBuffer) {
 		pkt.SetLen(int(h.TotalLength()))
 		h = h[:h.TotalLength()]
 		if h.HeaderLength() > header.IPv4MinimumSize && !e.checkOptions(w, st, pkt, h) {
+			continue
+		}
+		// A fragment whose data would end past the largest datagram
+		// (the "ping of death") can never be reassembled, and
+		// fragmenting it again would wrap the 13-bit offset field.
+		if off := int(h.FragmentOffset()); off != 0 && off+len(h)-h.HeaderLength() > maxDatagramSize {
+			st.Drop(stack.DropMalformedFragment)
+			pkt.Release()
 			continue
 		}
 		st.ValidPacketsReceived++

@@ -235,3 +235,32 @@ func echoReplyOf(req []byte, id uint16) []byte {
 	header.EncodeICMPv4(b[20:], header.ICMPv4EchoReply, 0, m.RestOfHeader())
 	return b
 }
+
+// TestNoICMPErrorToBroadcastSource: a packet for the router whose source is
+// the broadcast address of an attached subnet (of any NIC, not only the
+// ingress one) names no single host: it is dropped without an ICMP error
+// (RFC 1812 §4.3.2.7).
+func TestNoICMPErrorToBroadcastSource(t *testing.T) {
+	cases := []struct {
+		name string
+		src  [4]byte
+	}{
+		{"ingress subnet broadcast", [4]byte{198, 18, 1, 255}},
+		{"another NIC's subnet broadcast", [4]byte{198, 18, 3, 255}},
+		{"the router's own address", routerIP(2)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNet(t, netOpts{})
+			ip := pktSpec{src: tc.src, dst: routerIP(1), ttl: 64, payload: udpPayload(8)}.build()
+			n.inject(1, fromHost(1, ip))
+			for i := 1; i <= numNICs; i++ {
+				wantFrames(t, "to host "+string(rune('0'+i)), n.out(i), nil)
+			}
+			wantOnlyDrop(t, n.ep(1).Stats(), int(stack.DropUnknownProtocol), 1)
+			if ic := n.totalICMP(); ic.Suppressed != 1 || ic.SentOf(header.ICMPv4DstUnreachable) != 0 {
+				t.Errorf("ICMP sent %v suppressed %d; want none sent, one suppressed", ic.Sent, ic.Suppressed)
+			}
+		})
+	}
+}

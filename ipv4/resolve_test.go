@@ -181,3 +181,47 @@ func TestResolutionFailureHairpinNoDeadlock(t *testing.T) {
 		t.Errorf("ICMP sent %v suppressed %d; want one unreachable, one suppressed", ic.Sent, ic.Suppressed)
 	}
 }
+
+// TestOwnEchoReplyResolutionFailure: the router answers a ping from an
+// on-link host that never answers ARP. When resolution fails, the echo
+// reply (the router's own packet, NICID 0, from its own address) is
+// dropped and counted once; no Host Unreachable goes to the router's own
+// address, so there is no "who-has 198.18.2.1 tell 198.18.2.1" and no
+// second drop when that resolution fails too.
+func TestOwnEchoReplyResolutionFailure(t *testing.T) {
+	n := newNet(t, netOpts{dynamic: [numNICs + 1]bool{2: true}})
+	ip := pktSpec{src: hostIP(2), dst: routerIP(2), ttl: 64, proto: header.IPv4ProtocolICMP, payload: echoRequest(7, 1, []byte("ping"))}.build()
+	n.inject(2, fromHost(2, ip))
+	req := routerRequest(2, hostIP(2))
+	wantFrames(t, "request at 0 s", n.out(2), [][]byte{req})
+	for i := 1; i <= 2; i++ {
+		n.clock.Advance(time.Second)
+		n.s.Tick()
+		wantFrames(t, "retransmission", n.out(2), [][]byte{req})
+	}
+	// The entry fails at 3 s; keep going long enough for a second
+	// resolution (for our own address) to have failed as well.
+	for range 5 {
+		n.clock.Advance(time.Second)
+		n.s.Tick()
+		wantFrames(t, "after the failure", n.out(2), nil)
+	}
+	for i := 1; i <= numNICs; i++ {
+		if i != 2 {
+			wantFrames(t, "other hosts", n.out(i), nil)
+		}
+		if _, ok := n.nics[i].Neighbors(stack.IPv4ProtocolNumber).Entry(netip.AddrFrom4(routerIP(i))); ok {
+			t.Errorf("NIC %d has a neighbour entry for its own address", i)
+		}
+	}
+	wantOnlyDrop(t, n.ep(2).Stats(), int(stack.DropHostUnreachable), 1)
+	wantOnlyDrop(t, n.ep(1).Stats(), -1, 0)
+	wantOnlyDrop(t, n.ep(3).Stats(), -1, 0)
+	ic := n.totalICMP()
+	if ic.SentOf(header.ICMPv4EchoReply) != 1 || ic.SentOf(header.ICMPv4DstUnreachable) != 0 || ic.Suppressed != 1 {
+		t.Errorf("ICMP sent %v suppressed %d; want one echo reply, no unreachable, one suppressed", ic.Sent, ic.Suppressed)
+	}
+	if a := n.arpEP(2).ARPStats(); a.RequestsSent != 1+3 { // gratuitous + 3
+		t.Errorf("ARP RequestsSent %d, want 4", a.RequestsSent)
+	}
+}

@@ -23,7 +23,8 @@ type ICMPStats struct {
 	RateLimited uint64
 	// Suppressed counts ICMP errors not sent because RFC 1812 §4.3.2.7
 	// forbids them (about an ICMP error, a non-initial fragment, a
-	// broadcast or multicast packet) or because there was no route back.
+	// broadcast or multicast packet, a source that is not one host), because
+	// the packet was the router's own, or because there was no route back.
 	Suppressed uint64
 
 	_ [64]byte

@@ -3,6 +3,7 @@ package ipv4_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"os"
 	"testing"
@@ -16,7 +17,12 @@ import (
 
 func TestMain(m *testing.M) {
 	stack.SetLeakCheck(true)
-	os.Exit(m.Run())
+	code := m.Run()
+	if err := stack.CheckLeaks(); err != nil && code == 0 {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // The test topology: the router has NIC i (1…3) with address 198.18.i.1/24

@@ -22,6 +22,7 @@ type wantICMP struct {
 }
 
 func TestForwarding(t *testing.T) {
+	defaultRoute := []stack.Route{{Prefix: netip.MustParsePrefix("::/0"), NextHops: []stack.NextHop{{Gateway: hAddr2, NIC: 2}}}}
 	hbhUnknown := func(action byte) []byte {
 		// Option type with the action in the top bits, 2 data bytes.
 		return hbh(header.IPv6ProtocolUDP, action<<6|0x1e, 2, 0xaa, 0xbb)
@@ -130,6 +131,35 @@ func TestForwarding(t *testing.T) {
 			name:  "source loopback",
 			p:     pkt{src: netip.IPv6Loopback(), dst: remote, next: header.IPv6ProtocolUDP, payload: udp(14)},
 			drops: dropCounts{stack.DropInvalidSource: 1},
+		},
+		{
+			// RFC 4291 §2.5.2: never a destination, not even with a
+			// default route that would carry it.
+			name:   "destination unspecified: never forwarded",
+			p:      pkt{src: hAddr1, dst: netip.IPv6Unspecified(), next: header.IPv6ProtocolUDP, payload: udp(14)},
+			routes: defaultRoute,
+			drops:  dropCounts{stack.DropInvalidDestination: 1},
+		},
+		{
+			name:   "destination IPv4-mapped",
+			p:      pkt{src: hAddr1, dst: netip.MustParseAddr("::ffff:198.18.2.2"), next: header.IPv6ProtocolUDP, payload: udp(14)},
+			routes: defaultRoute,
+			drops:  dropCounts{stack.DropInvalidDestination: 1},
+		},
+		{
+			name:   "source IPv4-mapped",
+			p:      pkt{src: netip.MustParseAddr("::ffff:198.18.1.2"), dst: remote, next: header.IPv6ProtocolUDP, payload: udp(14)},
+			routes: defaultRoute,
+			drops:  dropCounts{stack.DropInvalidSource: 1},
+		},
+		{
+			// Only ::ffff:0:0/96: the IPv4-compatible ::198.18.2.2
+			// (deprecated, RFC 4291 §2.5.5.1) and ::ffff:0:0:0/96 (SIIT)
+			// are routed like any other address.
+			name:      "destination next to the IPv4-mapped prefix is forwarded",
+			p:         pkt{src: hAddr1, dst: netip.MustParseAddr("::ffff:0:c612:202"), next: header.IPv6ProtocolUDP, payload: udp(14)},
+			routes:    defaultRoute,
+			forwarded: true,
 		},
 		{
 			name:  "destination loopback",
@@ -344,8 +374,8 @@ func TestForwarding(t *testing.T) {
 			for _, n := range r.ep(1).ICMPStats().Sent {
 				sent += n
 			}
-			if sent != wantErrs {
-				t.Errorf("ep1 ICMPv6 sent %d messages, want %d", sent, wantErrs)
+			if sent != wantErrs+r.announced(1) { // plus Enable's unsolicited NAs
+				t.Errorf("ep1 ICMPv6 sent %d messages, want %d", sent, wantErrs+r.announced(1))
 			}
 		})
 	}
@@ -389,5 +419,80 @@ func checkError(t *testing.T, o out, w wantICMP, in []byte) {
 	}
 	if len(o.ip) > header.IPv6MinimumMTU {
 		t.Errorf("error is %d bytes, more than the minimum MTU", len(o.ip))
+	}
+}
+
+// TestICMPErrorSourceAsymmetric6: the route back to the offending packet's
+// source leaves by NIC 2 although the packet came in on NIC 1, so the
+// error leaves NIC 2 from the router's NIC 2 address (RFC 4443 §2.2: the
+// source of an error to a unicast packet is the address it was sent to,
+// or else an address of the router, chosen as for any packet it sends,
+// i.e. on the egress interface), never from the ingress address rAddr1.
+func TestICMPErrorSourceAsymmetric6(t *testing.T) {
+	asym := netip.MustParseAddr("2001:db8:98::7") // routed back via host2
+	tests := []struct {
+		name  string
+		p     pkt
+		mtu2  uint32
+		err   wantICMP
+		drops dropCounts
+	}{
+		{
+			name:  "time exceeded",
+			p:     pkt{src: asym, dst: remote, next: header.IPv6ProtocolUDP, payload: udp(14), hop: 1},
+			err:   wantICMP{typ: header.ICMPv6TimeExceeded, code: header.ICMPv6HopLimitExceeded},
+			drops: dropCounts{stack.DropExhaustedTTL: 1},
+		},
+		{
+			name:  "no route",
+			p:     pkt{src: asym, dst: noRoute, next: header.IPv6ProtocolUDP, payload: udp(14)},
+			err:   wantICMP{typ: header.ICMPv6DstUnreachable, code: header.ICMPv6NoRoute},
+			drops: dropCounts{stack.DropUnrouteable: 1},
+		},
+		{
+			name:  "packet too big",
+			p:     pkt{src: asym, dst: remote, next: header.IPv6ProtocolUDP, payload: udp(1300)},
+			mtu2:  1280,
+			err:   wantICMP{typ: header.ICMPv6PacketTooBig, rest: 1280, quote: 1280 - 48},
+			drops: dropCounts{stack.DropPacketTooBig: 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRouter(t, routerConfig{mtu2: tc.mtu2})
+			back := stack.Route{Prefix: netip.MustParsePrefix("2001:db8:98::/48"), NextHops: []stack.NextHop{{Gateway: hAddr2, NIC: 2}}}
+			if err := r.s.Routes().Add(back); err != nil {
+				t.Fatalf("Routes().Add(%v): %v", back.Prefix, err)
+			}
+			f := tc.p.frame()
+			r.inject(1, f)
+			in := f[header.EthernetMinimumSize:]
+			if got := r.drain(1); len(got) != 0 {
+				t.Errorf("host1 (ingress) got %d frames, want none", len(got))
+			}
+			got := r.drain(2)
+			if len(got) != 1 {
+				t.Fatalf("host2 got %d frames, want the ICMPv6 error", len(got))
+			}
+			o := got[0]
+			if o.eth.Dst() != hMAC2 || o.eth.Src() != rMAC2 {
+				t.Errorf("Ethernet %v → %v, want %v → %v", stack.LinkAddress(o.eth.Src()), stack.LinkAddress(o.eth.Dst()), rMAC2, hMAC2)
+			}
+			if o.ip.SrcAddr() != rAddr2 || o.ip.DstAddr() != asym {
+				t.Errorf("error %v → %v, want %v → %v (not from the ingress %v)", o.ip.SrcAddr(), o.ip.DstAddr(), rAddr2, asym, rAddr1)
+			}
+			if o.icmp.Type() != tc.err.typ || o.icmp.Code() != tc.err.code || binary.BigEndian.Uint32(o.icmp[4:]) != tc.err.rest {
+				t.Errorf("ICMPv6 %d/%d rest %d, want %d/%d rest %d", o.icmp.Type(), o.icmp.Code(), binary.BigEndian.Uint32(o.icmp[4:]), tc.err.typ, tc.err.code, tc.err.rest)
+			}
+			quote := tc.err.quote
+			if quote == 0 {
+				quote = len(in)
+			}
+			if !bytes.Equal(o.icmp.Payload(), in[:quote]) {
+				t.Errorf("quoted %d bytes, want the first %d of the invoking packet", len(o.icmp.Payload()), quote)
+			}
+			checkDrops(t, "ep1", r.ep(1).Stats(), tc.drops)
+			checkDrops(t, "ep2", r.ep(2).Stats(), nil)
+		})
 	}
 }

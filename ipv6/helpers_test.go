@@ -39,7 +39,15 @@ type router struct {
 	nic   [3]*stack.NIC
 	rt    [3]*memlink.Endpoint // router ends, by NICID
 	host  [3]*memlink.Endpoint // host ends, by NICID
+	// announce is what host id saw when its NIC came up: the unsolicited
+	// Neighbor Advertisements of Enable. newRouter takes them off the
+	// link so tests start from a quiet one; announced counts them.
+	announce [3][][]byte
 }
+
+// announced is the number of unsolicited Neighbor Advertisements NIC id
+// sent when it was enabled; they count in its NDP and ICMPv6 stats.
+func (r *router) announced(id int) uint64 { return uint64(len(r.announce[id])) }
 
 type routerConfig struct {
 	opts     ipv6.Options
@@ -73,6 +81,7 @@ func newRouter(t *testing.T, cfg routerConfig) *router {
 			t.Fatalf("nic.Enable(): %v", err)
 		}
 		r.nic[id], r.rt[id], r.host[id] = nic, a, b
+		r.announce[id] = b.DrainBytes()
 	}
 	if !cfg.noStatic {
 		r.nic[1].Neighbors(stack.IPv6ProtocolNumber).AddStatic(hAddr1, hMAC1)

@@ -153,7 +153,10 @@ func (e *Endpoint) deliver(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 	case header.IPv6NoNextHeader:
 		st.PacketsDelivered++
 		pkt.Release()
-	case header.IPv6ProtocolUDP:
+	case header.IPv6ProtocolUDP, header.IPv6ProtocolTCP:
+		// No socket listens: Port Unreachable, as IPv4 answers and as
+		// Linux does for UDP (RFC 4443 §3.1 code 4), so traceroute -U
+		// and -T end alike for both versions.
 		if !mcast {
 			e.sendError(w, pkt, header.ICMPv6DstUnreachable, header.ICMPv6PortUnreachable, 0)
 		}

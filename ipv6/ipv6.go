@@ -160,15 +160,26 @@ func (e *Endpoint) NIC() *stack.NIC { return e.nic }
 func (e *Endpoint) NDP() *ndp.Endpoint { return e.ndp }
 
 // Enable implements stack.NetworkEndpoint: it gives the NIC its
-// link-local address (once) and starts accepting packets.
+// link-local address (once), starts accepting packets, and announces every
+// unicast address with an unsolicited Neighbor Advertisement to all-nodes
+// (RFC 4861 §7.2.6) on the stack's control worker, as ARP sends a
+// gratuitous request. Like the ARP endpoint's Enable it must not be called
+// from inside Stack.Tick or Stack.RunControl.
 func (e *Endpoint) Enable() error {
 	if err := e.addLinkLocal(); err != nil {
 		return err
 	}
 	e.mtu.Store(e.nic.MTU())
 	e.enabled.Store(true)
+	e.proto.s.RunControl(e.Announce)
 	return nil
 }
+
+// Announce sends an unsolicited Neighbor Advertisement for every unicast
+// address of the NIC on worker w (see ndp.Endpoint.Announce), e.g. after an
+// address was added to a running NIC; the counterpart of
+// arp.Endpoint.Announce.
+func (e *Endpoint) Announce(w *stack.Worker) { e.ndp.Announce(w) }
 
 // addLinkLocal assigns fe80::EUI-64/64 unless the NIC already has a
 // link-local address; when another NIC holds that address (same MAC), a
@@ -349,12 +360,17 @@ func (e *Endpoint) HandlePackets(w *stack.Worker, pkts []*stack.PacketBuffer) {
 }
 
 // checkAddresses rejects what no node may accept from a link: a multicast
-// or loopback source, a loopback destination (RFC 4291 §2.5.3, §2.7).
+// or loopback source, a loopback or unspecified destination (RFC 4291
+// §2.5.2, §2.5.3, §2.7), and IPv4-mapped addresses ::ffff:0:0/96 either
+// way (RFC 4291 §2.5.5.2: they only represent IPv4 nodes inside a host's
+// API; RFC 6890 marks them neither forwardable nor a valid source or
+// destination). All of these begin with 0x00 or 0xff, so a global unicast
+// packet costs two byte compares.
 func (e *Endpoint) checkAddresses(h header.IPv6) (stack.DropReason, bool) {
-	if h[8] == 0xff || isLoopback(h[8:24]) {
+	if h[8] == 0xff || (h[8] == 0 && (isLoopback(h[8:24]) || isV4Mapped(h[8:24]))) {
 		return stack.DropInvalidSource, false
 	}
-	if isLoopback(h[24:40]) {
+	if h[24] == 0 && (isLoopback(h[24:40]) || isUnspecified(h[24:40]) || isV4Mapped(h[24:40])) {
 		return stack.DropInvalidDestination, false
 	}
 	return 0, true
@@ -397,3 +413,8 @@ func isLoopback(a []byte) bool {
 func isLinkLocal(a []byte) bool { return a[0] == 0xfe && a[1]&0xc0 == 0x80 }
 
 func isUnspecified(a []byte) bool { return [16]byte(a) == [16]byte{} }
+
+// isV4Mapped reports whether a is in ::ffff:0:0/96.
+func isV4Mapped(a []byte) bool {
+	return [12]byte(a) == [12]byte{10: 0xff, 11: 0xff}
+}

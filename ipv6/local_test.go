@@ -90,8 +90,21 @@ func TestLocalDelivery(t *testing.T) {
 			drops: dropCounts{stack.DropMalformed: 1},
 		},
 		{
-			name:  "TCP: parameter problem 1 at the Next Header field",
+			// Like IPv4 (and UDP), so traceroute6 -T ends as for IPv4.
+			name:  "TCP: port unreachable",
 			p:     pkt{src: hAddr1, dst: rAddr1, next: header.IPv6ProtocolTCP, payload: make([]byte, 20)},
+			err:   &wantICMP{typ: header.ICMPv6DstUnreachable, code: header.ICMPv6PortUnreachable},
+			drops: dropCounts{stack.DropUnknownProtocol: 1},
+		},
+		{
+			name:  "TCP after a destination options header: port unreachable",
+			p:     pkt{src: hAddr1, dst: rAddr1, next: header.IPv6ExtDestination, payload: append([]byte{header.IPv6ProtocolTCP, 0, 1, 4, 0, 0, 0, 0}, make([]byte, 20)...)},
+			err:   &wantICMP{typ: header.ICMPv6DstUnreachable, code: header.ICMPv6PortUnreachable},
+			drops: dropCounts{stack.DropUnknownProtocol: 1},
+		},
+		{
+			name:  "GRE: parameter problem 1 at the Next Header field",
+			p:     pkt{src: hAddr1, dst: rAddr1, next: 47, payload: make([]byte, 20)},
 			err:   &wantICMP{typ: header.ICMPv6ParamProblem, code: header.ICMPv6UnrecognizedNextHeader, rest: 6},
 			drops: dropCounts{stack.DropUnknownProtocol: 1},
 		},
@@ -169,8 +182,18 @@ func TestLocalDelivery(t *testing.T) {
 			},
 		},
 		{
-			name:  "TCP to all-nodes: parameter problem 1 suppressed",
+			name:  "TCP to all-nodes: no error for a multicast destination",
 			p:     pkt{ethDst: allNodesMAC, src: hAddr1, dst: ndp.AllNodes, next: header.IPv6ProtocolTCP, payload: make([]byte, 20)},
+			drops: dropCounts{stack.DropUnknownProtocol: 1},
+			icmp: func(t *testing.T, s ipv6.ICMPv6Stats) {
+				if s.Suppressed != 0 {
+					t.Errorf("Suppressed = %d, want 0 (not even attempted)", s.Suppressed)
+				}
+			},
+		},
+		{
+			name:  "GRE to all-nodes: parameter problem 1 suppressed",
+			p:     pkt{ethDst: allNodesMAC, src: hAddr1, dst: ndp.AllNodes, next: 47, payload: make([]byte, 20)},
 			drops: dropCounts{stack.DropUnknownProtocol: 1},
 			icmp: func(t *testing.T, s ipv6.ICMPv6Stats) {
 				if s.Suppressed != 1 {

@@ -1,6 +1,7 @@
 package ipv6_test
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -9,5 +10,10 @@ import (
 
 func TestMain(m *testing.M) {
 	stack.SetLeakCheck(true)
-	os.Exit(m.Run())
+	code := m.Run()
+	if err := stack.CheckLeaks(); err != nil && code == 0 {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
 }

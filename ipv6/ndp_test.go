@@ -1,6 +1,8 @@
 package ipv6_test
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -84,18 +86,20 @@ func TestNeighborSolicitationAnswered(t *testing.T) {
 			if !ok || e.State != stack.NeighborStale || e.LinkAddr != hMAC1 {
 				t.Errorf("neighbour %v = %+v (found %v), want STALE %v", src, e, ok, hMAC1)
 			}
+			// Besides the answer, Enable's announcements were NAs too.
+			ann := r.announced(1)
 			ns := r.ep(1).NDPStats()
-			if ns.NeighborSolicitsReceived != 1 || ns.NeighborAdvertsSent != 1 {
-				t.Errorf("NDP stats %+v, want 1 NS received, 1 NA sent", ns)
+			if ns.NeighborSolicitsReceived != 1 || ns.NeighborAdvertsSent != 1+ann {
+				t.Errorf("NDP stats %+v, want 1 NS received, %d NAs sent", ns, 1+ann)
 			}
 			is := r.ep(1).ICMPStats()
-			if is.Received[ipv6.KindNeighborSolicit] != 1 || is.Sent[ipv6.KindNeighborAdvert] != 1 {
+			if is.Received[ipv6.KindNeighborSolicit] != 1 || is.Sent[ipv6.KindNeighborAdvert] != 1+ann {
 				t.Errorf("ICMP stats NS received %d, NA sent %d", is.Received[ipv6.KindNeighborSolicit], is.Sent[ipv6.KindNeighborAdvert])
 			}
 			s := r.ep(1).Stats()
 			checkDrops(t, "ep1", s, nil)
-			if s.PacketsDelivered != 1 || s.PacketsSent != 1 {
-				t.Errorf("PacketsDelivered %d PacketsSent %d, want 1, 1", s.PacketsDelivered, s.PacketsSent)
+			if s.PacketsDelivered != 1 || s.PacketsSent != 1+ann {
+				t.Errorf("PacketsDelivered %d PacketsSent %d, want 1, %d", s.PacketsDelivered, s.PacketsSent, 1+ann)
 			}
 		})
 	}
@@ -425,18 +429,24 @@ func TestRouterAdvertisements(t *testing.T) {
 		t.Errorf("by MaxInterval: %d RAs, want 1", len(got))
 	}
 
-	// A solicitation from a unicast source is answered at once, unicast.
+	// A solicitation from a unicast source is answered unicast, after a
+	// random delay of at most MaxRADelayTime (TestRouterSolicitationDelay
+	// checks the exact times).
 	rs := make([]byte, 16)
 	n := header.EncodeNDPRouterSolicit(rs, header.NDPRouterSolicitFields{SourceLinkAddr: hMAC1}, hLL1.As16(), ndp.AllRouters.As16())
 	r.inject(1, ndpPkt(stack.LinkAddress{0x33, 0x33, 0, 0, 0, 2}, hLL1, ndp.AllRouters, rs[:n]).frame())
+	if got := r.drain(1); len(got) != 0 {
+		t.Fatalf("RS: host1 got %d frames at once, want the RA delayed", len(got))
+	}
+	r.tick(ndp.MaxRADelayTime)
 	got = r.drain(1)
 	if len(got) != 1 {
-		t.Fatalf("RS: host1 got %d frames, want one RA", len(got))
+		t.Fatalf("RS: host1 got %d frames within MaxRADelayTime, want one RA", len(got))
 	}
 	checkRA(got[0], hLL1, hMAC1)
 
 	// A solicitation from :: brings the next multicast RA forward, no
-	// sooner than 3 s after the last.
+	// sooner than 3 s after the last (plus the random delay).
 	next0, _ := r.ep(1).NDP().NextRA()
 	n = header.EncodeNDPRouterSolicit(rs, header.NDPRouterSolicitFields{}, [16]byte{}, ndp.AllRouters.As16())
 	r.inject(1, ndpPkt(stack.LinkAddress{0x33, 0x33, 0, 0, 0, 2}, netip.IPv6Unspecified(), ndp.AllRouters, rs[:n]).frame())
@@ -487,5 +497,245 @@ func TestResolutionFailureErrorSameNIC(t *testing.T) {
 	}
 	if len(targets) == 0 || targets[len(targets)-1] != src {
 		t.Errorf("NS targets %v, want the last for %v (the error's next hop)", targets, src)
+	}
+}
+
+// unsolicitedNA is the frame a router with MAC mac sends to announce
+// target (RFC 4861 §7.2.6): to ff02::1 (33:33:00:00:00:01) from target,
+// Hop Limit 255, flags R=1 S=0 O=1, Target Link-Layer Address mac.
+func unsolicitedNA(mac stack.LinkAddress, target netip.Addr) []byte {
+	na := make([]byte, 32)
+	n := header.EncodeNDPNeighborAdvert(na, header.NDPNeighborAdvertFields{
+		Target: target.As16(), Router: true, Override: true, TargetLinkAddr: mac,
+	}, target.As16(), ndp.AllNodes.As16())
+	b := make([]byte, header.EthernetMinimumSize+header.IPv6MinimumSize+n)
+	header.EncodeEthernet(b, stack.LinkAddress{0x33, 0x33, 0, 0, 0, 1}, mac, header.EtherTypeIPv6)
+	header.EncodeIPv6(b[header.EthernetMinimumSize:], header.IPv6Fields{
+		PayloadLength: uint16(n), NextHeader: header.IPv6ProtocolICMPv6, HopLimit: 255,
+		Src: target.As16(), Dst: ndp.AllNodes.As16(),
+	})
+	copy(b[header.EthernetMinimumSize+header.IPv6MinimumSize:], na[:n])
+	return b
+}
+
+// TestUnsolicitedNAOnEnable: enabling a NIC announces each of its unicast
+// addresses (global and link-local) with one unsolicited Neighbor
+// Advertisement to all-nodes, IPv6's gratuitous ARP; Announce does it
+// again, e.g. for an address added while running.
+func TestUnsolicitedNAOnEnable(t *testing.T) {
+	r := newRouter(t, routerConfig{})
+	for id, want := range map[int][][]byte{
+		1: {unsolicitedNA(rMAC1, rAddr1), unsolicitedNA(rMAC1, rLL1)},
+		2: {unsolicitedNA(rMAC2, rAddr2), unsolicitedNA(rMAC2, rLL2)},
+	} {
+		got := r.announce[id]
+		if len(got) != len(want) {
+			t.Fatalf("NIC %d announced %d frames, want %d", id, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Errorf("NIC %d announcement %d:\n got %x\nwant %x", id, i, got[i], want[i])
+			}
+			// Flags on the wire: R (0x80) and O (0x20), S (0x40) clear.
+			if f := got[i][header.EthernetMinimumSize+header.IPv6MinimumSize+4]; f != 0xa0 {
+				t.Errorf("NIC %d announcement %d: flags %#02x, want 0xa0", id, i, f)
+			}
+		}
+		if s := r.ep(id).NDPStats(); s.UnsolicitedAdvertsSent != 2 || s.NeighborAdvertsSent != 2 {
+			t.Errorf("NIC %d NDP stats %+v, want 2 unsolicited NAs", id, s)
+		}
+		checkDrops(t, "ep", r.ep(id).Stats(), nil)
+	}
+
+	// An address added at run time is announced by Announce, with the
+	// others again (as ARP's Announce does).
+	added := netip.MustParseAddr("2001:db8:1::5")
+	if err := r.nic[1].AddAddress(netip.PrefixFrom(added, 64)); err != nil {
+		t.Fatalf("AddAddress(%v): %v", added, err)
+	}
+	r.s.RunControl(r.ep(1).Announce)
+	got := r.host[1].DrainBytes()
+	want := [][]byte{unsolicitedNA(rMAC1, rAddr1), unsolicitedNA(rMAC1, rLL1), unsolicitedNA(rMAC1, added)}
+	if len(got) != len(want) {
+		t.Fatalf("Announce sent %d frames, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("Announce frame %d:\n got %x\nwant %x", i, got[i], want[i])
+		}
+	}
+	if n := len(r.host[2].DrainBytes()); n != 0 {
+		t.Errorf("NIC 2 sent %d frames on NIC 1's Announce", n)
+	}
+}
+
+// TestRouterSolicitationDelay: every Router Advertisement that answers a
+// Router Solicitation waits a random delay in [0, MaxRADelayTime], and a
+// multicast one also keeps MinDelayBetweenRAs after the previous multicast
+// RA; when the next scheduled multicast RA comes sooner, it is the answer
+// (RFC 4861 §6.2.6). The router's random source is seeded, and a twin
+// with the same seed predicts each draw: one interval per multicast RA,
+// one delay per solicitation (ndp.Endpoint.SetRand).
+func TestRouterSolicitationDelay(t *testing.T) {
+	const seed = 42
+	ra := ndp.RAConfig{Enabled: true, MaxInterval: 1800 * time.Second, MinInterval: 1350 * time.Second}
+	interval := func(twin *rand.Rand) time.Duration {
+		return time.Duration(twin.Int64N(int64(ra.MaxInterval-ra.MinInterval) + 1))
+	}
+	delay := func(t *testing.T, twin *rand.Rand) time.Duration {
+		t.Helper()
+		d := time.Duration(twin.Int64N(int64(ndp.MaxRADelayTime) + 1))
+		if d < time.Millisecond {
+			t.Fatalf("seed %d draws a delay of %v: too short to tell from none, pick another seed", seed, d)
+		}
+		return d
+	}
+	allNodesMAC := stack.LinkAddress{0x33, 0x33, 0, 0, 0, 1}
+	unicastRS := func() []byte {
+		rs := make([]byte, 16)
+		n := header.EncodeNDPRouterSolicit(rs, header.NDPRouterSolicitFields{SourceLinkAddr: hMAC1}, hLL1.As16(), ndp.AllRouters.As16())
+		return ndpPkt(stack.LinkAddress{0x33, 0x33, 0, 0, 0, 2}, hLL1, ndp.AllRouters, rs[:n]).frame()
+	}
+	unspecifiedRS := func() []byte {
+		rs := make([]byte, 8)
+		n := header.EncodeNDPRouterSolicit(rs, header.NDPRouterSolicitFields{}, [16]byte{}, ndp.AllRouters.As16())
+		return ndpPkt(stack.LinkAddress{0x33, 0x33, 0, 0, 0, 2}, netip.IPv6Unspecified(), ndp.AllRouters, rs[:n]).frame()
+	}
+	// wantRA asserts what host1 received: nothing (dst invalid) or one
+	// RA from rLL1 to dst.
+	wantRA := func(t *testing.T, r *router, what string, dst netip.Addr, ethDst stack.LinkAddress) {
+		t.Helper()
+		got := r.drain(1)
+		if !dst.IsValid() {
+			if len(got) != 0 {
+				t.Fatalf("%s: host1 got %d frames, want none", what, len(got))
+			}
+			return
+		}
+		if len(got) != 1 {
+			t.Fatalf("%s: host1 got %d frames, want one RA", what, len(got))
+		}
+		o := got[0]
+		if o.icmp == nil || o.icmp.Type() != header.ICMPv6RouterAdvert || o.ip.SrcAddr() != rLL1 || o.ip.DstAddr() != dst || o.eth.Dst() != ethDst {
+			t.Fatalf("%s: got %v → %v (MAC %v), want an RA from %v to %v (%v)", what, o.ip.SrcAddr(), o.ip.DstAddr(), stack.LinkAddress(o.eth.Dst()), rLL1, dst, ethDst)
+		}
+	}
+	next := func(r *router) time.Duration {
+		n, _ := r.ep(1).NDP().NextRA()
+		return time.Duration(n)
+	}
+	now := func(r *router) time.Duration { return time.Duration(r.clock.NowNanos()) }
+
+	tests := []struct {
+		name string
+		run  func(t *testing.T, r *router, twin *rand.Rand, lastMC time.Duration)
+	}{
+		{
+			name: "unicast answer after the random delay",
+			run: func(t *testing.T, r *router, twin *rand.Rand, lastMC time.Duration) {
+				r.tick(10 * time.Second)
+				scheduled := next(r)
+				r.inject(1, unicastRS())
+				d := delay(t, twin)
+				wantRA(t, r, "at once", netip.Addr{}, stack.LinkAddress{})
+				r.tick(d - time.Nanosecond)
+				wantRA(t, r, "1 ns before the delay", netip.Addr{}, stack.LinkAddress{})
+				r.tick(time.Nanosecond)
+				wantRA(t, r, "at the delay", hLL1, hMAC1)
+				if next(r) != scheduled {
+					t.Errorf("a unicast answer moved the multicast schedule")
+				}
+			},
+		},
+		{
+			name: "repeated solicitation: one answer, delay from the first",
+			run: func(t *testing.T, r *router, twin *rand.Rand, lastMC time.Duration) {
+				r.tick(10 * time.Second)
+				r.inject(1, unicastRS(), unicastRS())
+				d := delay(t, twin)
+				delay(t, twin) // drawn by the second, unused
+				r.tick(d)
+				wantRA(t, r, "at the first delay", hLL1, hMAC1)
+				r.tick(ndp.MaxRADelayTime)
+				wantRA(t, r, "later", netip.Addr{}, stack.LinkAddress{})
+			},
+		},
+		{
+			name: "from :: long after the last multicast RA: now plus the delay",
+			run: func(t *testing.T, r *router, twin *rand.Rand, lastMC time.Duration) {
+				r.tick(10 * time.Second)
+				at := now(r)
+				r.inject(1, unspecifiedRS())
+				d := delay(t, twin)
+				if next(r) != at+d {
+					t.Fatalf("next RA at %v, want %v (now + delay %v)", next(r)-at, d, d)
+				}
+				r.tick(d - time.Nanosecond)
+				wantRA(t, r, "1 ns before the delay", netip.Addr{}, stack.LinkAddress{})
+				r.tick(time.Nanosecond)
+				wantRA(t, r, "at the delay", ndp.AllNodes, allNodesMAC)
+				// The interval timer restarts as if unsolicited.
+				if want := at + d + ra.MinInterval + interval(twin); next(r) != want {
+					t.Errorf("next RA %v after the answer, want %v", next(r)-at-d, want-at-d)
+				}
+			},
+		},
+		{
+			name: "from :: within MinDelayBetweenRAs: last + 3 s + the delay",
+			run: func(t *testing.T, r *router, twin *rand.Rand, lastMC time.Duration) {
+				r.tick(time.Second)
+				r.inject(1, unspecifiedRS())
+				d := delay(t, twin)
+				due := lastMC + ndp.MinDelayBetweenRAs + d
+				if next(r) != due {
+					t.Fatalf("next RA %v after the last, want %v (3 s + delay %v)", next(r)-lastMC, due-lastMC, d)
+				}
+				r.tick(due - now(r) - time.Nanosecond)
+				wantRA(t, r, "1 ns early", netip.Addr{}, stack.LinkAddress{})
+				r.tick(time.Nanosecond)
+				wantRA(t, r, "at 3 s + delay", ndp.AllNodes, allNodesMAC)
+			},
+		},
+		{
+			name: "the scheduled multicast RA is sooner: it answers",
+			run: func(t *testing.T, r *router, twin *rand.Rand, lastMC time.Duration) {
+				scheduled := next(r)
+				r.tick(scheduled - now(r) - time.Millisecond) // no RA yet
+				wantRA(t, r, "before the schedule", netip.Addr{}, stack.LinkAddress{})
+				r.inject(1, unicastRS())
+				delay(t, twin) // ≥ 1 ms: later than the schedule
+				if next(r) != scheduled {
+					t.Errorf("next RA moved by %v, want unchanged", next(r)-scheduled)
+				}
+				r.tick(time.Millisecond)
+				wantRA(t, r, "at the schedule", ndp.AllNodes, allNodesMAC)
+				r.tick(ndp.MaxRADelayTime)
+				wantRA(t, r, "after", netip.Addr{}, stack.LinkAddress{})
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRouter(t, routerConfig{opts: ipv6.Options{RouterAdvertisements: map[string]ndp.RAConfig{"eth1": ra}}})
+			r.ep(1).NDP().SetRand(rand.New(rand.NewPCG(seed, 1)))
+			twin := rand.New(rand.NewPCG(seed, 1))
+			// Four multicast RAs: the three initial ones 16 s apart,
+			// then the interval is in [MinInterval, MaxInterval].
+			r.s.Tick()
+			for i := 2; i <= 4; i++ {
+				interval(twin)
+				r.tick(ndp.MaxInitialRtrAdvertInterval)
+			}
+			lastMC := now(r)
+			if want := lastMC + ra.MinInterval + interval(twin); next(r) != want {
+				t.Fatalf("after 4 RAs the next is %v away, want %v", next(r)-lastMC, want-lastMC)
+			}
+			if s := r.ep(1).NDPStats(); s.RouterAdvertsSent != 4 {
+				t.Fatalf("RouterAdvertsSent = %d, want 4", s.RouterAdvertsSent)
+			}
+			r.drain(1)
+			tc.run(t, r, twin, lastMC)
+			checkDrops(t, "ep1", r.ep(1).Stats(), nil)
+		})
 	}
 }

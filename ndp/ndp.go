@@ -31,6 +31,10 @@ type Stats struct {
 	RouterAdvertsSent    uint64
 	NeighborSolicitsSent uint64
 	NeighborAdvertsSent  uint64
+	// UnsolicitedAdvertsSent counts the Neighbor Advertisements of
+	// Announce (also counted in NeighborAdvertsSent), like ARP's
+	// GratuitousSent.
+	UnsolicitedAdvertsSent uint64
 
 	// InvalidHopLimit counts messages discarded for a Hop Limit other
 	// than 255; InvalidCode for a code other than 0; Invalid for any other
@@ -63,6 +67,7 @@ func (s *Stats) Add(o *Stats) {
 	s.RouterAdvertsSent += o.RouterAdvertsSent
 	s.NeighborSolicitsSent += o.NeighborSolicitsSent
 	s.NeighborAdvertsSent += o.NeighborAdvertsSent
+	s.UnsolicitedAdvertsSent += o.UnsolicitedAdvertsSent
 	s.InvalidHopLimit += o.InvalidHopLimit
 	s.InvalidCode += o.InvalidCode
 	s.Invalid += o.Invalid
@@ -273,6 +278,25 @@ func (e *Endpoint) LinkAddressRequest(w *stack.Worker, target, local netip.Addr,
 	e.stats[w.ID()].NeighborSolicitsSent++
 	e.nic.WriteEthernet(w, pkt, mac, stack.IPv6ProtocolNumber)
 	return nil
+}
+
+// Announce sends one unsolicited Neighbor Advertisement to all-nodes
+// (ff02::1) for every unicast address of the NIC, on worker w (RFC 4861
+// §7.2.6): Solicited clear, Override and Router set, with the Target
+// Link-Layer Address option, so neighbours holding an old link address for
+// it (a replaced port, a moved address) switch at once. It is IPv6's
+// gratuitous ARP; the ipv6 endpoint calls it when the NIC is enabled, and
+// the control path after adding an address to a running NIC.
+func (e *Endpoint) Announce(w *stack.Worker) {
+	st := &e.stats[w.ID()]
+	for _, p := range e.nic.IPv6Addresses() {
+		a := p.Addr()
+		if a.IsMulticast() || a.IsUnspecified() {
+			continue
+		}
+		e.sendNA(w, a.As16(), AllNodes.As16(), false, stack.LinkAddress{}, false)
+		st.UnsolicitedAdvertsSent++
+	}
 }
 
 // sendNA answers for target (one of our addresses) to dst with the Router

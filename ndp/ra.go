@@ -21,6 +21,10 @@ const (
 	// MinDelayBetweenRAs is the least time between two multicast
 	// advertisements, also when they answer solicitations.
 	MinDelayBetweenRAs = 3 * time.Second
+	// MaxRADelayTime bounds the random delay of every advertisement
+	// that answers a Router Solicitation (§6.2.6), so that routers on a
+	// link do not all answer at once.
+	MaxRADelayTime = 500 * time.Millisecond
 )
 
 // RAConfig is the Router Advertisement configuration of one interface
@@ -154,7 +158,23 @@ type raFields struct {
 	// unicast limits unicast answers to solicitations, so a flood of
 	// solicitations cannot turn into a flood of advertisements.
 	unicast *stack.RateLimiter
+	// pending are the unicast answers waiting out their random delay;
+	// the first npending are in use.
+	pending  [maxPendingRAs]pendingRA
+	npending int
 }
+
+// pendingRA is a unicast Router Advertisement due at time at.
+type pendingRA struct {
+	dst     [16]byte
+	mac     stack.LinkAddress
+	haveMAC bool
+	at      int64
+}
+
+// maxPendingRAs bounds the unicast answers waiting for their delay; more
+// solicitations at once get the multicast answer instead.
+const maxPendingRAs = 8
 
 // unicastRARate and unicastRABurst bound unicast answers to Router
 // Solicitations per interface; past them a multicast answer is scheduled,
@@ -177,6 +197,7 @@ func (r *raState) init(nic *stack.NIC, cfg RAConfig) {
 func (r *raState) setLocked(cfg RAConfig) {
 	r.cfg = cfg
 	r.next, r.initial, r.lastMC = 0, 0, 0
+	r.npending = 0
 	lifetime := cfg.RouterLifetime
 	if lifetime == 0 {
 		lifetime = 3 * cfg.maxInterval()
@@ -243,10 +264,25 @@ func (e *Endpoint) NextRA() (int64, bool) {
 	return e.ra.next, e.ra.cfg.Enabled
 }
 
-// Tick sends the periodic multicast Router Advertisement when it is due
-// (RFC 4861 §6.2.4): intervals are uniform in [MinInterval, MaxInterval],
-// at most MaxInitialRtrAdvertInterval for the first three. The stack's
-// control path calls it (through the ipv6 endpoint's stack.Ticker).
+// SetRand replaces the source of the random advertisement intervals and
+// solicitation delays. The default is seeded from the NIC ID, so runs are
+// reproducible; tests inject their own seed to predict every draw. Each
+// Router Solicitation draws one delay, rng.Int64N(MaxRADelayTime+1), and
+// each multicast advertisement sent by Tick one interval,
+// rng.Int64N(MaxInterval-MinInterval+1).
+func (e *Endpoint) SetRand(rng *rand.Rand) {
+	e.ra.mu.Lock()
+	defer e.ra.mu.Unlock()
+	e.ra.rng = rng
+}
+
+// Tick sends the Router Advertisements that are due (RFC 4861 §6.2.4,
+// §6.2.6): the periodic multicast one, whose intervals are uniform in
+// [MinInterval, MaxInterval] and at most MaxInitialRtrAdvertInterval for
+// the first three, and unicast answers to solicitations whose random delay
+// ran out. A multicast advertisement also answers every pending
+// solicitation. The stack's control path calls it (through the ipv6
+// endpoint's stack.Ticker), every 100 ms in the forwarder.
 func (e *Endpoint) Tick(w *stack.Worker) {
 	r := &e.ra
 	r.mu.Lock()
@@ -256,9 +292,11 @@ func (e *Endpoint) Tick(w *stack.Worker) {
 	}
 	now := w.Now()
 	if r.next != 0 && now < r.next {
+		e.sendDueUnicastLocked(w, now)
 		return
 	}
 	e.sendRALocked(w, AllNodes.As16(), stack.LinkAddress{}, false)
+	r.npending = 0 // the multicast advertisement answered them
 	r.lastMC = now
 	r.initial++
 	lo, hi := int64(r.cfg.minInterval()), int64(r.cfg.maxInterval())
@@ -269,12 +307,34 @@ func (e *Endpoint) Tick(w *stack.Worker) {
 	r.next = now + d
 }
 
-// handleRS follows RFC 4861 §6.1.1 (validation) and §6.2.6 (answer): a
-// solicitation from a unicast source is answered at once by unicast (RFC
-// 4861 allows it, and it needs no timer); one from :: moves the next
-// multicast advertisement forward, no sooner than MinDelayBetweenRAs after
-// the last one. The stack's Tick sends it, which also provides the random
-// delay §6.2.6 asks for.
+// sendDueUnicastLocked sends the pending unicast answers due by now.
+//
+// Precondition: e.ra.mu is locked.
+func (e *Endpoint) sendDueUnicastLocked(w *stack.Worker, now int64) {
+	r := &e.ra
+	kept := 0
+	for i := range r.npending {
+		p := r.pending[i]
+		if p.at <= now {
+			e.sendRALocked(w, p.dst, p.mac, p.haveMAC)
+			continue
+		}
+		r.pending[kept] = p
+		kept++
+	}
+	r.npending = kept
+}
+
+// handleRS follows RFC 4861 §6.1.1 (validation) and §6.2.6 (answer). Every
+// answer waits a random delay in [0, MaxRADelayTime], sent by Tick:
+//   - when the next multicast advertisement is due before the delay runs
+//     out, it is the answer and nothing else is scheduled;
+//   - a solicitation from a unicast source gets a unicast answer (RFC 4861
+//     allows it), within a rate limit and maxPendingRAs;
+//   - otherwise (from ::, or past those limits) the next multicast
+//     advertisement is moved forward to now+delay, or, when one was sent
+//     less than MinDelayBetweenRAs ago, to that one's time plus
+//     MinDelayBetweenRAs plus the delay.
 func (e *Endpoint) handleRS(w *stack.Worker, st *Stats, src [16]byte, rs header.NDPRouterSolicit) bool {
 	slla, hasSLLA := linkLayerOption(rs.Options(), header.NDPOptionSourceLinkLayerAddress)
 	if isUnspecified(src) && hasSLLA {
@@ -294,14 +354,31 @@ func (e *Endpoint) handleRS(w *stack.Worker, st *Stats, src [16]byte, rs header.
 		}
 	}
 	now := w.Now()
-	if !isUnspecified(src) && r.unicast.Allow(now) {
-		e.sendRALocked(w, src, slla, hasSLLA)
+	delay := r.rng.Int64N(int64(MaxRADelayTime) + 1)
+	at := now + delay
+	if r.next == 0 || r.next <= at {
+		// The scheduled multicast advertisement (0: at the next Tick)
+		// is sooner: it answers.
 		return true
 	}
-	at := max(now, r.lastMC+int64(MinDelayBetweenRAs))
-	if r.next == 0 || at < r.next {
-		r.next = at
+	if !isUnspecified(src) {
+		for i := range r.npending {
+			if r.pending[i].dst == src {
+				// Already answering this host; the delay counts from
+				// its first solicitation.
+				return true
+			}
+		}
+		if r.npending < len(r.pending) && r.unicast.Allow(now) {
+			r.pending[r.npending] = pendingRA{dst: src, mac: slla, haveMAC: hasSLLA, at: at}
+			r.npending++
+			return true
+		}
 	}
+	if r.lastMC != 0 && now-r.lastMC < int64(MinDelayBetweenRAs) {
+		at = r.lastMC + int64(MinDelayBetweenRAs) + delay
+	}
+	r.next = min(r.next, at)
 	return true
 }
 
