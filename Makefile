@@ -19,9 +19,14 @@ help: ## list the targets
 build: ## static bin/router (CGO_ENABLED=0)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/router ./cmd/router
 
-test: build ## vet + every test (root-only tests run when root) + benchmark smoke run
+# Packages whose tests run again under the race detector (the unit tests;
+# the end-to-end tests drive a separate process).
+RACE_PKGS := ./header/ ./stack/... ./link/memlink/ ./ipv4/ ./ipv6/ ./arp/ ./ndp/ ./forwarder/
+
+test: build ## vet + every test (root-only tests run when root) + race pass + benchmark smoke run
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 $(PKGS)
+	$(GO) test -race -short -count=1 $(RACE_PKGS)
 	$(MAKE) --no-print-directory bench-smoke
 
 unit: ## tests without the benchmark smoke run

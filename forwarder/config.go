@@ -458,7 +458,16 @@ func (p *parser) config(root *yaml.Node, cfg *Config) {
 
 	if n := top.vals["routes"]; n != nil {
 		if items, ok := p.list(n, "routes", "a list of routes such as [{prefix: 198.20.0.0/16, via: 198.19.0.2}]"); ok {
+			// A static route for an interface's own subnet would fight the
+			// connected route the address installs.
 			seen := map[netip.Prefix]site{}
+			for i, ic := range cfg.Interfaces {
+				for _, a := range ic.Addresses {
+					if !a.Addr().IsLinkLocalUnicast() {
+						seen[a.Masked()] = site{ic.Line, fmt.Sprintf("the connected subnet of interfaces[%d] %s", i, ic.Name)}
+					}
+				}
+			}
 			for i, item := range items {
 				if rc, ok := p.route(item, index("routes", i), seen); ok {
 					cfg.Routes = append(cfg.Routes, rc)

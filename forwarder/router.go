@@ -484,12 +484,17 @@ func (r *Router) Reload(cfg *Config) error {
 				}
 			}
 		}
+		added := false
 		for _, a := range ic.Addresses {
 			if !slices.Contains(it.cfg.Addresses, a) {
 				if err := it.nic.AddAddress(a); err != nil {
 					return fmt.Errorf("reload: %w", err)
 				}
+				added = true
 			}
+		}
+		if added && it.nic.Enabled() {
+			r.announce(it.nic)
 		}
 		if ic.MTU != it.cfg.MTU && ic.MTU != 0 {
 			it.link.SetMTU(uint32(ic.MTU))
@@ -556,4 +561,20 @@ func raPrefixes(ps []netip.Prefix) []ndp.RAPrefix {
 		out[i] = ndp.RAPrefix{Prefix: p}
 	}
 	return out
+}
+
+// announcer is implemented by protocol endpoints that tell the link about
+// the NIC's addresses (gratuitous ARP, unsolicited Neighbor Advertisement).
+type announcer interface{ Announce(w *stack.Worker) }
+
+// announce makes neighbours learn addresses added while running, as they
+// did for the addresses the interface came up with.
+func (r *Router) announce(nic *stack.NIC) {
+	r.s.RunControl(func(w *stack.Worker) {
+		for _, p := range []stack.NetworkProtocolNumber{stack.ARPProtocolNumber, stack.IPv6ProtocolNumber} {
+			if a, ok := nic.NetworkEndpoint(p).(announcer); ok {
+				a.Announce(w)
+			}
+		}
+	})
 }
