@@ -29,6 +29,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo; echo "demo: interrupted, cleaning up"; exit 130' INT TERM
+# Long steps run in the background and are waited for: `wait` returns at
+# once when Ctrl-C arrives, so the trap runs even when the step (ping,
+# iperf3) catches SIGINT itself and exits normally.
+fg() { "$@" & wait $!; }
 
 echo "== building bin/router"
 make --no-print-directory build >/dev/null
@@ -64,14 +68,14 @@ done
 sed 's/^/   router: /' "$dir/router.log" | head -5
 
 echo "== ping A → B through nexthop (IPv4 and IPv6)"
-ip netns exec $A ping -c 5 -i 0.2 198.18.2.2 | tail -2 | sed 's/^/   /'
-ip netns exec $A ping -6 -c 5 -i 0.2 2001:db8:2::2 | tail -2 | sed 's/^/   /'
+fg bash -c "ip netns exec $A ping -c 5 -i 0.2 198.18.2.2 | tail -2 | sed 's/^/   /'"
+fg bash -c "ip netns exec $A ping -6 -c 5 -i 0.2 2001:db8:2::2 | tail -2 | sed 's/^/   /'"
 
 echo "== iperf3 A → B through nexthop, 3 s, TCP (cubic)"
 ip netns exec $B iperf3 -s -1 -B 198.18.2.2 >/dev/null 2>&1 &
 iperf_pid=$!
 sleep 0.3
-ip netns exec $A iperf3 -c 198.18.2.2 -t 3 -C cubic | grep -E 'sender|receiver' | sed 's/^/   /'
+fg bash -c "ip netns exec $A iperf3 -c 198.18.2.2 -t 3 -C cubic | grep -E 'sender|receiver' | sed 's/^/   /'"
 wait $iperf_pid 2>/dev/null || true
 
 echo "== metrics excerpt (http://127.0.0.1:9469/metrics inside $R)"
