@@ -71,11 +71,13 @@ type Router struct {
 	cfg    *Config
 	ifaces []*iface
 
-	workers   int
-	stopping  atomic.Bool
-	running   atomic.Bool
-	wg        sync.WaitGroup
-	closeOnce sync.Once
+	workers     int
+	workerStats []workerStats
+	reloads     reloadStats
+	stopping    atomic.Bool
+	running     atomic.Bool
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
 }
 
 // New discovers the configured interfaces, takes them over, opens their
@@ -173,6 +175,7 @@ func New(cfg *Config, opts Options) (_ *Router, err error) {
 	if err := r.installRoutes(cfg, nil); err != nil {
 		return nil, err
 	}
+	r.reloads.lastSuccess.Store(time.Now().Unix())
 	return r, nil
 }
 
@@ -212,6 +215,7 @@ func (r *Router) Run(ctx context.Context) error {
 			r.log.Warn("interface is down; it joins when it comes up", "interface", it.cfg.Name)
 		}
 	}
+	r.workerStats = make([]workerStats, r.workers)
 	for q := 0; q < r.workers; q++ {
 		w, err := r.s.NewWorker()
 		if err != nil {
@@ -263,14 +267,28 @@ func (r *Router) worker(w *stack.Worker, q int) {
 		}
 	}
 	timeout := int(r.opts.IdlePoll / time.Millisecond)
+	ws := &r.workerStats[q]
+	last := time.Now()
 	for !r.stopping.Load() {
 		n := 0
 		for _, it := range mine {
 			n += it.link.Poll(w, q)
 		}
-		if n == 0 {
+		// The clock is read once per poll round (a batch per queue), never
+		// per packet; the round's time counts as busy when it moved frames.
+		now := time.Now()
+		if n > 0 {
+			ws.busyNanos.Add(int64(now.Sub(last)))
+			ws.packets.Add(uint64(n))
+			ws.batches.Add(1)
+		} else {
+			ws.idleNanos.Add(int64(now.Sub(last)))
 			_, _ = unix.Poll(fds, timeout)
+			now2 := time.Now()
+			ws.idleNanos.Add(int64(now2.Sub(now)))
+			now = now2
 		}
+		last = now
 	}
 	r.s.ReleaseWorker(w)
 }
@@ -463,9 +481,10 @@ var ErrNeedsRestart = errors.New("change needs a restart")
 // neighbours without touching the links, so traffic on unchanged
 // interfaces keeps flowing. Adding or removing interfaces, or changing
 // their mode or queues, needs a restart.
-func (r *Router) Reload(cfg *Config) error {
+func (r *Router) Reload(cfg *Config) (err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer func() { r.reloads.note(err) }()
 	if len(cfg.Interfaces) != len(r.ifaces) {
 		return fmt.Errorf("reload: the set of interfaces changed: %w", ErrNeedsRestart)
 	}
@@ -577,4 +596,101 @@ func (r *Router) announce(nic *stack.NIC) {
 			}
 		}
 	})
+}
+
+// workerStats are one worker's counters, written by the worker and read by
+// metrics.
+type workerStats struct {
+	busyNanos, idleNanos atomic.Int64
+	packets, batches     atomic.Uint64
+	_                    [64]byte
+}
+
+// WorkerStats is a copy of one worker's counters.
+type WorkerStats struct {
+	// Queue is the RX queue index the worker serves on every interface.
+	Queue int
+	// Busy is time spent in poll rounds that moved frames; Idle the rest
+	// (empty rounds and sleeping in poll(2)). Busy/(Busy+Idle) is the
+	// worker's load.
+	Busy, Idle time.Duration
+	// Packets and Batches count received frames and non-empty rounds.
+	Packets, Batches uint64
+}
+
+// Workers returns every worker's counters.
+func (r *Router) Workers() []WorkerStats {
+	out := make([]WorkerStats, len(r.workerStats))
+	for i := range r.workerStats {
+		ws := &r.workerStats[i]
+		out[i] = WorkerStats{
+			Queue:   i,
+			Busy:    time.Duration(ws.busyNanos.Load()),
+			Idle:    time.Duration(ws.idleNanos.Load()),
+			Packets: ws.packets.Load(),
+			Batches: ws.batches.Load(),
+		}
+	}
+	return out
+}
+
+// reloadStats count configuration reloads for metrics.
+type reloadStats struct {
+	ok, failed  atomic.Uint64
+	lastSuccess atomic.Int64 // unix seconds
+}
+
+func (s *reloadStats) note(err error) {
+	if err != nil {
+		s.failed.Add(1)
+		return
+	}
+	s.ok.Add(1)
+	s.lastSuccess.Store(time.Now().Unix())
+}
+
+// ReloadStats reports how many reloads succeeded and failed (a file that
+// did not parse counts as failed) and when the last one succeeded (the
+// start counts as one).
+func (r *Router) ReloadStats() (ok, failed uint64, lastSuccess time.Time) {
+	return r.reloads.ok.Load(), r.reloads.failed.Load(), time.Unix(r.reloads.lastSuccess.Load(), 0)
+}
+
+// ReloadFile reads path and applies it with Reload; either failure is
+// counted, and the running configuration stays when it fails.
+func (r *Router) ReloadFile(path string) error {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		r.reloads.note(err)
+		return err
+	}
+	return r.Reload(cfg)
+}
+
+// LinkStats are one interface's link counters.
+type LinkStats struct {
+	// Interface and Mode name the link ("packetmmap").
+	Interface, Mode string
+	// RX holds one entry per RX queue, TX one per TX ring (writer).
+	RX, TX []packetmmap.Stats
+}
+
+// Links returns every owned interface's link counters.
+func (r *Router) Links() []LinkStats {
+	var out []LinkStats
+	for _, it := range r.ifaces {
+		pm, ok := it.link.(*packetmmap.Endpoint)
+		if !ok {
+			continue
+		}
+		ls := LinkStats{Interface: it.cfg.Name, Mode: it.mode}
+		for q := 0; q < pm.NumRXQueues(); q++ {
+			ls.RX = append(ls.RX, pm.RXQueueStats(q))
+		}
+		for i := 0; i < pm.NumTXRings(); i++ {
+			ls.TX = append(ls.TX, pm.TXRingStats(i))
+		}
+		out = append(out, ls)
+	}
+	return out
 }

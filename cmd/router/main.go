@@ -130,13 +130,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 // reload re-reads the configuration file and applies it; a bad file leaves
 // the running configuration in place.
 func reload(path string, r *forwarder.Router, log *slog.Logger) {
-	cfg, err := forwarder.LoadConfig(path)
-	if err != nil {
+	if err := r.ReloadFile(path); err != nil {
 		log.Error("reload: configuration rejected; keeping the running one", "err", err)
-		return
-	}
-	if err := r.Reload(cfg); err != nil {
-		log.Error("reload failed; keeping the running configuration", "err", err)
 	}
 }
 

@@ -284,6 +284,33 @@ func (e *Endpoint) Close() {
 	})
 }
 
+// RXQueueStats are the RX counters of queue q (its socket's
+// PACKET_STATISTICS included); the TX fields are zero.
+func (e *Endpoint) RXQueueStats(q int) Stats {
+	r := e.rx[q]
+	return Stats{
+		RXPackets:   r.packets.Load(),
+		RXBytes:     r.bytes.Load(),
+		RXTruncated: r.truncated.Load(),
+		KernelDrops: r.kernelDrops(),
+	}
+}
+
+// NumTXRings is the number of TX rings (one per writer).
+func (e *Endpoint) NumTXRings() int { return len(e.tx) }
+
+// TXRingStats are the TX counters of writer i's ring; the RX fields are zero.
+func (e *Endpoint) TXRingStats(i int) Stats {
+	t := e.tx[i]
+	return Stats{
+		TXPackets:  t.packets.Load(),
+		TXBytes:    t.bytes.Load(),
+		TXRingFull: t.ringFull.Load(),
+		TXTooBig:   t.tooBig.Load(),
+		TXErrors:   t.errors.Load(),
+	}
+}
+
 // Stats sums the counters of every ring, reading PACKET_STATISTICS.
 func (e *Endpoint) Stats() Stats {
 	var s Stats
