@@ -357,3 +357,45 @@ func BenchmarkRouteUpdateSingle(b *testing.B) {
 	}
 	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "updates/s")
 }
+
+// BenchmarkRouteLookupTiny is a lookup in a one-route table, as in the
+// forwarding benchmarks: it measures the fixed cost of a lookup.
+func BenchmarkRouteLookupTiny(b *testing.B) {
+	t := NewRouteTable()
+	hop4 := []NextHop{{NIC: 1}}
+	if err := t.Apply([]RouteChange{
+		{Route: Route{Prefix: netip.MustParsePrefix("198.18.0.0/15"), NextHops: hop4}},
+		{Route: Route{Prefix: netip.MustParsePrefix("2001:db8::/32"), NextHops: hop4}},
+	}); err != nil {
+		b.Fatal(err)
+	}
+	// Addresses from an array, not one modified in place: a byte store
+	// followed by a wider load of the same bytes stalls store forwarding.
+	var dst4 [256][4]byte
+	var dst6 [256][16]byte
+	for i := range 256 {
+		dst4[i] = [4]byte{198, 18, 1, byte(i)}
+		dst6[i] = netip.MustParseAddr("2001:db8::1").As16()
+		dst6[i][15] = byte(i)
+	}
+	b.Run("v4", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if t.Lookup4(dst4[i&255]) == nil {
+				b.Fatal("no route")
+			}
+			i++
+		}
+	})
+	b.Run("v6", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if t.Lookup6(dst6[i&255]) == nil {
+				b.Fatal("no route")
+			}
+			i++
+		}
+	})
+}

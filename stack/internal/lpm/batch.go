@@ -1,13 +1,12 @@
 package lpm
 
-import "math/bits"
-
 // batchChunk is how many lookups a batch lookup runs side by side. A lookup
-// in a full table is a chain of dependent cache misses (node, then its
-// values); running the chains of 16 addresses level by level lets the CPU
-// keep up to 16 misses in flight instead of one, which is where the batch
-// forms get their speed. 16 fits the path arrays in 2 KiB of stack for IPv6
-// and is well under the 22+ outstanding L1 misses of current x86 cores.
+// in a full table is a chain of dependent cache misses (index entry or node,
+// then node, then its values); running the chains of 16 addresses level by
+// level lets the CPU keep up to 16 misses in flight instead of one, which is
+// where the batch forms get their speed. 16 fits the path arrays in 2 KiB of
+// stack for IPv6 and is well under the 22+ outstanding L1 misses of current
+// x86 cores.
 const batchChunk = 16
 
 // Lookup4Batch sets out[i] to the value of the longest IPv4 prefix containing
@@ -25,58 +24,68 @@ func (t *Table[V]) Lookup4Batch(dst [][4]byte, out []V) {
 
 func (t *Table[V]) lookup4Chunk(dst [][4]byte, out []V) {
 	var zero V
-	if t == nil || t.root4 == nil {
+	if t == nil {
 		for i := range out {
 			out[i] = zero
 		}
 		return
 	}
-	var path [batchChunk][4]*node[V]
-	var depth [batchChunk]uint8
-	var slot [batchChunk]int
+	// The index entries first, then their nodes: the loads of each step are
+	// independent across addresses.
+	var grp [batchChunk]*dir4Group[V]
+	var nd [batchChunk]*node[V]
 	dst = dst[:min(len(dst), batchChunk)]
 	out = out[:len(dst)]
-	for i := range dst {
-		path[i][0] = t.root4
+	if d := t.dir4; d != nil {
+		for i, a := range dst {
+			if c := d.chunk(a[0]); c != nil {
+				grp[i] = c.g[a[1]>>4]
+			}
+		}
+		for i, g := range grp[:len(dst)] {
+			if g != nil {
+				nd[i] = g.n[dst[i][1]&15]
+			}
+		}
 	}
-	// Descend level by level: the child loads of all addresses are independent.
-	for d := uint8(0); d < 3; d++ {
-		for i := range dst {
-			if depth[i] != d {
+	// Then the node holding each match and the value's slot in it: no value
+	// is loaded yet, so the node loads of all addresses overlap.
+	var slot [batchChunk]int
+	for i, a := range dst {
+		slot[i] = -1
+		if n := nd[i]; n != nil {
+			o := a[2]
+			if n.kids[o>>6]&(uint64(1)<<(o&63)) != 0 {
+				n3 := n.child[n.childRank(o)]
+				if idx := lpmIndex(&n3.pfx, a[3]); idx > 0 {
+					nd[i], slot[i] = n3, n3.valSlot(idx)
+					continue
+				}
+			}
+			if idx := lpmIndex(&n.pfx, o); idx > 0 {
+				slot[i] = n.valSlot(idx)
 				continue
 			}
-			n := path[i][d&3]
-			o := dst[i][d&3]
-			w := o >> 6
-			k := n.kids[w]
-			bit := uint64(1) << (o & 63)
-			if k&bit != 0 {
-				path[i][(d+1)&3] = n.child[int(n.kidsRank[w])+bits.OnesCount64(k&(bit-1))]
-				depth[i] = d + 1
+		}
+		nd[i] = nil
+		if g := grp[i]; g != nil && g.ok>>(a[1]&15)&1 != 0 {
+			continue // nd nil: the value is the index entry's
+		}
+		grp[i] = nil
+		if r := t.root4; r != nil {
+			if idx := lpmIndex(&r.pfx, a[0]); idx > 0 {
+				nd[i], slot[i] = r, r.valSlot(idx)
 			}
-		}
-	}
-	// Find each longest match in its deepest node; backtrack where there is none.
-	for i := range dst {
-		d := depth[i] & 3
-		n := path[i][d]
-		idx := lpmIndex(&n.pfx, dst[i][d])
-		for idx <= 0 && d > 0 {
-			d--
-			n = path[i][d]
-			idx = lpmIndex(&n.pfx, dst[i][d])
-		}
-		slot[i] = -1
-		if idx > 0 {
-			path[i][0] = n
-			slot[i] = n.valSlot(idx)
 		}
 	}
 	// Load the values: again independent across addresses.
 	for i := range dst {
-		if s := slot[i]; s >= 0 {
-			out[i] = path[i][0].vals[s]
-		} else {
+		switch {
+		case nd[i] != nil:
+			out[i] = nd[i].vals[slot[i]]
+		case grp[i] != nil:
+			out[i] = grp[i].val[dst[i][1]&15]
+		default:
 			out[i] = zero
 		}
 	}
@@ -120,7 +129,7 @@ func (t *Table[V]) lookup6Chunk(dst [][16]byte, out []V) {
 			k := n.kids[w]
 			bit := uint64(1) << (o & 63)
 			if k&bit != 0 {
-				path[i][(d+1)&15] = n.child[int(n.kidsRank[w])+bits.OnesCount64(k&(bit-1))]
+				path[i][(d+1)&15] = n.child[n.childRank(o)]
 				depth[i] = d + 1
 				active = true
 			}

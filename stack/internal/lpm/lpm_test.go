@@ -174,6 +174,7 @@ func check(t *testing.T, tb *Table[int], ref refTable, g *gen, lookups int) {
 	if tb.Len4() != n4 || tb.Len6() != n6 {
 		t.Fatalf("Len4, Len6 = %d, %d; want %d, %d", tb.Len4(), tb.Len6(), n4, n6)
 	}
+	checkDir4(t, tb)
 	i := 0
 	for p, v := range tb.All() {
 		if i >= len(ps) || p != ps[i] || v != ref[p] {
@@ -471,5 +472,47 @@ func TestNodeLayout(t *testing.T) {
 		if f.Offset/64 != line || (f.Offset+f.Type.Size()-1)/64 != line {
 			t.Errorf("node.%s at bytes %d..%d; want it in cache line %d", name, f.Offset, f.Offset+f.Type.Size(), line)
 		}
+	}
+}
+
+// checkDir4 verifies that the IPv4 index of tb is what sync4 would compute
+// from scratch from its trie.
+func checkDir4(t *testing.T, tb *Table[int]) {
+	t.Helper()
+	if tb == nil {
+		return
+	}
+	r := tb.root4
+	used := 0
+	for a0 := range 256 {
+		var n1 *node[int]
+		has8 := false
+		if r != nil {
+			n1 = r.getChild(uint8(a0))
+			has8 = r.hasPfx(256 | uint(a0))
+		}
+		c := tb.dir4.chunk(uint8(a0))
+		if (c != nil) != (n1 != nil || has8) {
+			t.Fatalf("dir4 chunk %d present = %v; want %v", a0, c != nil, n1 != nil || has8)
+		}
+		if c == nil {
+			continue
+		}
+		used++
+		var want dir4Chunk[int]
+		for i := range want.g {
+			want.g[i] = &dir4Group[int]{}
+		}
+		for o := range 256 {
+			want.fill(r, n1, uint8(a0), uint8(o), has8, 0)
+			g, w, i := c.g[o>>4], want.g[o>>4], o&15
+			if g.n[i] != w.n[i] || g.val[i] != w.val[i] || g.ok>>i&1 != w.ok>>i&1 {
+				t.Fatalf("dir4 entry %d.%d = %p %d %d; want %p %d %d", a0, o,
+					g.n[i], g.val[i], g.ok>>i&1, w.n[i], w.val[i], w.ok>>i&1)
+			}
+		}
+	}
+	if (tb.dir4 == nil) != (used == 0) || tb.dir4 != nil && tb.dir4.used != used {
+		t.Fatalf("dir4 (nil: %v) counts its chunks wrong; want %d", tb.dir4 == nil, used)
 	}
 }

@@ -9,8 +9,10 @@
 // and the nodes it shares with the new one are left untouched. The router
 // publishes the committed Table through an atomic.Pointer (RCU style).
 //
-// Each node covers one address octet, so an IPv4 lookup visits at most 4
-// nodes and an IPv6 lookup at most 16. Within a node, the prefixes of
+// Each node covers one address octet, so an IPv6 lookup visits at most 16
+// nodes. IPv4 lookups start from a direct index of the first 16 bits that
+// the Txn keeps in step with the trie (dir4.go), then visit one node (two
+// for prefixes longer than /24). Within a node, the prefixes of
 // relative length 0..8 sit at their ART index in a 512-bit bitset; the
 // longest one covering an octet is found with a few bit tests and one mask,
 // and its value slot with popcounts. Lookups take fixed-size arrays, not
@@ -18,6 +20,7 @@
 package lpm
 
 import (
+	"encoding/binary"
 	"iter"
 	"math/bits"
 	"net/netip"
@@ -28,6 +31,14 @@ import (
 type Table[V any] struct {
 	root4, root6 *node[V]
 	len4, len6   int
+	// dir4 is the direct index of the first 16 bits of IPv4 (see dir4.go),
+	// nil if there is no IPv4 prefix /8../32.
+	dir4 *dir4Top[V]
+	// small4 and small6 are the prefixes of a family as a flat list, longest
+	// first, if there are few of them (see small.go); else nil. Only a
+	// committed Table has them.
+	small4 []small4[V]
+	small6 []small6[V]
 }
 
 // Len4 returns the number of IPv4 prefixes in the table.
@@ -47,49 +58,77 @@ func (t *Table[V]) Len6() int {
 }
 
 // Lookup4 returns the value of the longest IPv4 prefix containing a.
+// It goes through the direct index of the first 16 bits (see dir4.go).
 func (t *Table[V]) Lookup4(a [4]byte) (v V, ok bool) {
-	if t == nil || t.root4 == nil {
+	if t == nil {
 		return v, false
 	}
-	n := t.root4
-	// Descend as far as children exist, remembering the path; the longest
-	// match is then in the deepest node that has any covering prefix.
-	var path [4]*node[V]
-	d := 0
-	for {
-		path[d&3] = n
-		o := a[d&3]
-		w := o >> 6
-		k := n.kids[w]
-		bit := uint64(1) << (o & 63)
-		if k&bit == 0 || d == 3 {
-			break
+	if s := t.small4; s != nil {
+		x := binary.BigEndian.Uint32(a[:])
+		for i := range s {
+			if x&s[i].mask == s[i].addr {
+				return s[i].v, true
+			}
 		}
-		n = n.child[int(n.kidsRank[w])+bits.OnesCount64(k&(bit-1))]
-		d++
+		return v, false
 	}
-	for {
-		n := path[d&3]
-		o := a[d&3]
-		// lpmIndex, inlined by hand: it is over the compiler's budget.
-		b8 := int(n.pfx[4|o>>6] >> (o & 63) & 1)
-		b7 := int(n.pfx[2|o>>7] >> ((o >> 1) & 63) & 1)
-		b6 := int(n.pfx[1] >> (o >> 2) & 1)
-		idx := max(b8*(256|int(o)), b7*(128|int(o>>1)), b6*(64|int(o>>2)),
-			bits.Len64(n.pfx[0]&anc0[o>>3])-1)
-		if idx > 0 {
-			return n.vals[n.valSlot(idx)], true
+	if c := t.dir4.chunk(a[0]); c != nil {
+		g, i := c.g[a[1]>>4], a[1]&15
+		if n := g.n[i]; n != nil {
+			o := a[2]
+			// A node at depth 3 (prefixes longer than /24) is rare: test
+			// for it first, then fall back to this node.
+			if n.kids[o>>6]&(uint64(1)<<(o&63)) != 0 {
+				n3 := n.child[n.childRank(o)]
+				if idx := lpmIndex(&n3.pfx, a[3]); idx > 0 {
+					return n3.vals[n3.valSlot(idx)], true
+				}
+			}
+			// lpmIndex, inlined by hand: it is over the compiler's budget.
+			b8 := int(n.pfx[4|o>>6] >> (o & 63) & 1)
+			b7 := int(n.pfx[2|o>>7] >> ((o >> 1) & 63) & 1)
+			b6 := int(n.pfx[1] >> (o >> 2) & 1)
+			idx := max(b8*(256|int(o)), b7*(128|int(o>>1)), b6*(64|int(o>>2)),
+				bits.Len64(n.pfx[0]&anc0[o>>3])-1)
+			if idx > 0 {
+				return n.vals[n.valSlot(idx)], true
+			}
 		}
-		if d == 0 {
-			return v, false
+		if g.ok>>i&1 != 0 {
+			return g.val[i], true
 		}
-		d--
 	}
+	// Only /0../7 are left; they are in the root. (A /8 would have been in
+	// the entry; lpmIndex may see it again, harmlessly.)
+	if r := t.root4; r != nil {
+		if idx := lpmIndex(&r.pfx, a[0]); idx > 0 {
+			return r.vals[r.valSlot(idx)], true
+		}
+	}
+	return v, false
 }
 
 // Lookup6 returns the value of the longest IPv6 prefix containing a.
 func (t *Table[V]) Lookup6(a [16]byte) (v V, ok bool) {
-	if t == nil || t.root6 == nil {
+	if t == nil {
+		return v, false
+	}
+	if s := t.small6; s != nil {
+		hi, lo := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
+		for i := range s {
+			if hi&s[i].mhi == s[i].hi && lo&s[i].mlo == s[i].lo {
+				return s[i].v, true
+			}
+		}
+		return v, false
+	}
+	return t.lookup6Trie(a)
+}
+
+// lookup6Trie is Lookup6 in the trie. It is apart so that the small-table
+// path of Lookup6 does not pay for its stack frame.
+func (t *Table[V]) lookup6Trie(a [16]byte) (v V, ok bool) {
+	if t.root6 == nil {
 		return v, false
 	}
 	n := t.root6

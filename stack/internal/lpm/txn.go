@@ -15,7 +15,7 @@ var generation atomic.Uint64
 // safe for concurrent use.
 type Txn[V any] struct {
 	t       Table[V]
-	gen     uint64
+	gen     uint64     // generation of the nodes and index chunks it may modify
 	touched []*node[V] // nodes created by this generation, trimmed on Commit
 }
 
@@ -52,6 +52,7 @@ func (tx *Txn[V]) Commit() *Table[V] {
 	tx.touched = tx.touched[:0]
 	tx.gen = generation.Add(1)
 	t := tx.t
+	t.buildSmall()
 	return &t
 }
 
@@ -119,6 +120,9 @@ func (tx *Txn[V]) Insert(p netip.Prefix, v V) (old V, replaced bool) {
 	if !replaced {
 		*count++
 	}
+	if p.Addr().Is4() {
+		tx.sync4(&b, p.Bits())
+	}
 	return old, replaced
 }
 
@@ -157,6 +161,9 @@ func (tx *Txn[V]) Delete(p netip.Prefix) (old V, ok bool) {
 	}
 	if r.empty() {
 		tx.setRoot(p, nil)
+	}
+	if p.Addr().Is4() {
+		tx.sync4(&b, p.Bits())
 	}
 	return old, true
 }
