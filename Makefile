@@ -21,7 +21,7 @@ build: ## static bin/router (CGO_ENABLED=0)
 
 # Packages whose tests run again under the race detector (the unit tests;
 # the end-to-end tests drive a separate process).
-RACE_PKGS := ./header/ ./stack/... ./link/memlink/ ./ipv4/ ./ipv6/ ./arp/ ./ndp/ ./forwarder/
+RACE_PKGS := ./header/ ./stack/... ./link/memlink/ ./ipv4/ ./ipv6/ ./arp/ ./ndp/ ./forwarder/ ./metrics/
 
 test: build ## vet + every test (root-only tests run when root) + race pass + benchmark smoke run
 	$(GO) vet $(PKGS)

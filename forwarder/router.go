@@ -176,6 +176,9 @@ func New(cfg *Config, opts Options) (_ *Router, err error) {
 		return nil, err
 	}
 	r.reloads.lastSuccess.Store(time.Now().Unix())
+	// Allocated here, not in Run: metrics may scrape Workers() before Run
+	// starts, and the slice header must not change under it.
+	r.workerStats = make([]workerStats, r.workers)
 	return r, nil
 }
 
@@ -215,7 +218,6 @@ func (r *Router) Run(ctx context.Context) error {
 			r.log.Warn("interface is down; it joins when it comes up", "interface", it.cfg.Name)
 		}
 	}
-	r.workerStats = make([]workerStats, r.workers)
 	for q := 0; q < r.workers; q++ {
 		w, err := r.s.NewWorker()
 		if err != nil {

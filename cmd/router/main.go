@@ -32,6 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nexthop-router/nexthop/forwarder"
+	"github.com/nexthop-router/nexthop/metrics"
 )
 
 // version is set at build time by the Makefile (-X main.version=…).
@@ -149,6 +150,7 @@ func serveHTTP(listen string, r *forwarder.Router, log *slog.Logger) (*http.Serv
 			Help:        "Always 1; the labels say which nexthop build is running.",
 			ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
 		}, func() float64 { return 1 }),
+		metrics.NewCollector(metricsSource{r}),
 	)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

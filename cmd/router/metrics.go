@@ -1,0 +1,76 @@
+package main
+
+import (
+	"strconv"
+
+	"github.com/nexthop-router/nexthop/forwarder"
+	"github.com/nexthop-router/nexthop/metrics"
+	"github.com/nexthop-router/nexthop/stack"
+)
+
+// metricsSource adapts a *forwarder.Router to metrics.Source. It lives
+// here, not in metrics, because metrics must not import forwarder
+// (DESIGN.md §1: forwarder → metrics).
+type metricsSource struct{ r *forwarder.Router }
+
+var _ metrics.Source = metricsSource{}
+
+// Stack implements metrics.Source.
+func (m metricsSource) Stack() *stack.Stack { return m.r.Stack() }
+
+// Healthy implements metrics.Source.
+func (m metricsSource) Healthy() bool { return m.r.Healthy() }
+
+// Workers implements metrics.Source.
+func (m metricsSource) Workers() []metrics.WorkerSample {
+	ws := m.r.Workers()
+	out := make([]metrics.WorkerSample, len(ws))
+	for i, w := range ws {
+		out[i] = metrics.WorkerSample{Queue: w.Queue, Busy: w.Busy, Idle: w.Idle, Packets: w.Packets, Batches: w.Batches}
+	}
+	return out
+}
+
+// Reloads implements metrics.Source.
+func (m metricsSource) Reloads() metrics.ReloadSample {
+	ok, failed, last := m.r.ReloadStats()
+	return metrics.ReloadSample{Succeeded: ok, Failed: failed, LastSuccess: last}
+}
+
+// Links implements metrics.Source.
+func (m metricsSource) Links() []metrics.LinkSample {
+	links := m.r.Links()
+	out := make([]metrics.LinkSample, 0, len(links))
+	for _, l := range links {
+		s := metrics.LinkSample{Interface: l.Interface, Mode: l.Mode}
+		for q, st := range l.RX {
+			s.RX = append(s.RX, metrics.RXQueueSample{
+				Queue:   strconv.Itoa(q),
+				Packets: st.RXPackets, Bytes: st.RXBytes,
+				Truncated: st.RXTruncated, KernelDrops: st.KernelDrops,
+			})
+		}
+		for i, st := range l.TX {
+			s.TX = append(s.TX, metrics.TXQueueSample{
+				Queue:   txRingQueue(i),
+				Packets: st.TXPackets, Bytes: st.TXBytes,
+				RingFull: st.TXRingFull, TooBig: st.TXTooBig, Errors: st.TXErrors,
+			})
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// txRingQueue names TX ring i by the worker that writes it. Rings are
+// indexed by stack worker ID: ID 0 is the stack's control worker, and the
+// forwarder reserves the data workers in RX queue order right after it
+// (stack.NewWorker hands out the lowest free ID), so ring q+1 belongs to
+// the worker of RX queue q. The `queue` label then matches the RX and
+// worker series of the same worker.
+func txRingQueue(i int) string {
+	if i == 0 {
+		return "control"
+	}
+	return strconv.Itoa(i - 1)
+}
