@@ -92,15 +92,17 @@ func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 	}
 	tl := len(h)
 	if pkt.GSO.Type != stack.GSONone {
-		// A super-packet (TSO/GRO) leaves as segments of HdrLen+MSS
-		// bytes: those must fit the egress MTU, and the link must be able
-		// to take the super-packet whole.
-		if !out.nic.CanTakeGSO() {
+		// A super-packet (TSO/GRO) leaves as segments, cut by a link
+		// that takes GSO or by the stack at egress (NIC.WriteEthernet).
+		// The largest segment is held to the MTU like a packet of its
+		// size; one whose headers contradict its GSO metadata cannot be
+		// cut at all.
+		seg, ok := stack.GSOSegmentLen(pkt)
+		if !ok {
 			st.Drop(stack.DropGSOUnsupported)
 			pkt.Release()
 			return
 		}
-		seg := int(pkt.GSO.HdrLen) + int(pkt.GSO.MSS)
 		if mtu := int(out.mtu.Load()); seg > mtu {
 			st.Drop(stack.DropPacketTooBig)
 			e.sendICMPError(w, pkt, header.ICMPv4DstUnreachable, header.ICMPv4FragmentationNeeded, uint32(min(mtu, 0xffff)))

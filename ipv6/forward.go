@@ -76,13 +76,16 @@ func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 	}
 	size := uint32(len(h))
 	if pkt.GSO.Type != stack.GSONone {
-		// A super-packet leaves as segments of HdrLen+MSS bytes; the
-		// link must take it whole (software segmentation is not built).
-		if !out.nic.CanTakeGSO() {
+		// A super-packet leaves as segments, cut by a link that takes
+		// GSO or by the stack at egress (NIC.WriteEthernet); its largest
+		// segment is what must fit the MTU. One whose headers contradict
+		// its GSO metadata cannot be cut at all.
+		seg, ok := stack.GSOSegmentLen(pkt)
+		if !ok {
 			e.drop(st, pkt, stack.DropGSOUnsupported)
 			return
 		}
-		size = uint32(pkt.GSO.HdrLen) + uint32(pkt.GSO.MSS)
+		size = uint32(seg)
 	}
 	if mtu := out.mtu.Load(); size > mtu {
 		// Routers never fragment IPv6 (RFC 8200 §5); the source learns

@@ -50,7 +50,12 @@ type NICStats struct {
 	// (ring full, link down).
 	TXFrames  uint64
 	TXDropped uint64
-	_         [cacheLinePad]byte
+	// TXGSOSegmented counts super-packets the stack cut in software for
+	// this link (it takes no GSO); TXGSOSegments the segments made of them,
+	// which TXFrames counts again as they leave.
+	TXGSOSegmented uint64
+	TXGSOSegments  uint64
+	_              [cacheLinePad]byte
 }
 
 func (s *NICStats) add(o *NICStats) {
@@ -61,6 +66,8 @@ func (s *NICStats) add(o *NICStats) {
 	s.RXDisabled += o.RXDisabled
 	s.TXFrames += o.TXFrames
 	s.TXDropped += o.TXDropped
+	s.TXGSOSegmented += o.TXGSOSegmented
+	s.TXGSOSegments += o.TXGSOSegments
 }
 
 // nicAddrs is an immutable snapshot of a NIC's addresses.
@@ -411,8 +418,14 @@ func (n *NIC) DeliverNetworkPacket(w *Worker, proto NetworkProtocolNumber, pkt *
 
 // WriteEthernet prepends an Ethernet header to a packet whose data starts at
 // its network header and queues it on the worker for this NIC. It takes
-// ownership of pkt; a packet without headroom is dropped and counted.
+// ownership of pkt; a packet without headroom is dropped and counted. A
+// super-packet for a link that cannot take it whole is segmented here
+// (writeSegments), one frame per segment.
 func (n *NIC) WriteEthernet(w *Worker, pkt *PacketBuffer, dst LinkAddress, proto NetworkProtocolNumber) {
+	if pkt.GSO.Type != GSONone && !n.CanTakeGSO() {
+		n.writeSegments(w, pkt, dst, proto)
+		return
+	}
 	if pkt.GSO.NeedsCsum && pkt.GSO.Type == GSONone && n.caps&CapabilityTXChecksumOffload == 0 {
 		// The sender left the L4 checksum to offload (a local Linux stack
 		// on a veth does); this link cannot finish it, so the router does.

@@ -60,8 +60,10 @@ const (
 	// DropBroadcastFrame: a unicast IP packet that came in a link-layer
 	// broadcast or multicast frame (RFC 1812 §5.3.4).
 	DropBroadcastFrame
-	// DropGSOUnsupported: a super-packet whose egress link cannot take it
-	// whole (software segmentation is not built yet).
+	// DropGSOUnsupported: a super-packet whose headers contradict its GSO
+	// metadata (IP version, transport protocol, a fragment, lengths, a zero
+	// gso_size), so it can be neither cut in software nor handed to a link
+	// to cut.
 	DropGSOUnsupported
 	// DropErrors: any other forwarding error.
 	DropErrors
