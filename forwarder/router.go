@@ -218,6 +218,11 @@ func (r *Router) Run(ctx context.Context) error {
 			r.log.Warn("interface is down; it joins when it comes up", "interface", it.cfg.Name)
 		}
 	}
+	// Each worker keeps its P while it sleeps in poll (see idleWait); the
+	// control loop, signals and /metrics need Ps of their own.
+	if need := r.workers + 2; runtime.GOMAXPROCS(0) < need {
+		runtime.GOMAXPROCS(need)
+	}
 	for q := 0; q < r.workers; q++ {
 		w, err := r.s.NewWorker()
 		if err != nil {
@@ -285,7 +290,7 @@ func (r *Router) worker(w *stack.Worker, q int) {
 			ws.batches.Add(1)
 		} else {
 			ws.idleNanos.Add(int64(now.Sub(last)))
-			_, _ = unix.Poll(fds, timeout)
+			idleWait(fds, timeout)
 			now2 := time.Now()
 			ws.idleNanos.Add(int64(now2.Sub(now)))
 			now = now2
