@@ -13,11 +13,20 @@ import (
 // on all but the last (and on the last too when h itself was a non-final
 // fragment), the first fragment with every option and the others with the
 // options whose copied flag is set, each with its own checksum. It takes
-// ownership of pkt and reports false (pkt released, nothing sent) when the
-// MTU leaves no room for 8 bytes of payload. Offsets cannot wrap: receive
-// drops a fragment whose offset plus data passes 65535 (HandlePackets).
-func (e *Endpoint) fragment(w *stack.Worker, pkt *stack.PacketBuffer, h header.IPv4, mtu int, gw netip.Addr, broadcast bool) bool {
+// ownership of pkt and reports ok false (pkt released, nothing sent) when
+// the MTU leaves no room for 8 bytes of payload. sent reports whether the
+// first fragment went to the link at once: the caller then counts the
+// datagram forwarded; otherwise the first fragment carries the count
+// (TransitBytes) until it leaves after neighbour resolution. Offsets
+// cannot wrap: receive drops a fragment whose offset plus data passes
+// 65535 (HandlePackets).
+func (e *Endpoint) fragment(w *stack.Worker, pkt *stack.PacketBuffer, h header.IPv4, mtu int, gw netip.Addr, broadcast bool) (ok, sent bool) {
 	defer pkt.Release()
+	// A checksum the sender left to offload must be finished while the
+	// datagram is whole: no fragment carries the whole L4 payload.
+	if pkt.GSO.NeedsCsum && !stack.CompleteChecksum(pkt) {
+		return false, false
+	}
 	hl := h.HeaderLength()
 	payload := h[hl:]
 	// Options for the second and later fragments.
@@ -32,7 +41,7 @@ func (e *Endpoint) fragment(w *stack.Worker, pkt *stack.PacketBuffer, h header.I
 	hlRest := header.IPv4MinimumSize + (n+3)&^3
 	frameRoom := e.s.Frames().FrameSize() - stack.DefaultHeadroom
 	if (mtu-hl)&^7 < 8 || (mtu-hlRest)&^7 < 8 || mtu > frameRoom {
-		return false
+		return false, false
 	}
 	baseOff := int(h.FragmentOffset())
 	lastMF := h.MoreFragments()
@@ -74,13 +83,22 @@ func (e *Endpoint) fragment(w *stack.Worker, pkt *stack.PacketBuffer, h header.I
 		// generated packets, NICID 0, never cause an ICMP error).
 		f.NICID = pkt.NICID
 		st.FragmentsCreated++
-		st.PacketsSent++
+		now := true
 		if broadcast {
 			e.nic.WriteEthernet(w, f, stack.BroadcastLinkAddress, stack.IPv4ProtocolNumber)
 		} else {
-			e.nic.WriteToNextHop(w, gw, f)
+			if off == 0 {
+				f.TransitBytes = uint32(len(h))
+			}
+			now = e.nic.WriteToNextHop(w, gw, f)
+		}
+		if now {
+			st.PacketsSent++
+		}
+		if off == 0 {
+			sent = now
 		}
 		off += chunk
 	}
-	return true
+	return true, sent
 }

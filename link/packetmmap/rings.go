@@ -124,8 +124,12 @@ func (r *rxRing) poll(w *stack.Worker, d stack.NetworkDispatcher) int {
 		if r.e.vnet && mac >= vnetHdrLen {
 			decodeVnetHdr(f[mac-vnetHdrLen:mac], &pkt.GSO)
 		}
-		if st&unix.TP_STATUS_CSUMNOTREADY != 0 {
-			pkt.GSO.NeedsCsum = true
+		if st&unix.TP_STATUS_CSUMNOTREADY != 0 && !pkt.GSO.NeedsCsum {
+			// Without a virtio_net_hdr the kernel only says the checksum
+			// is unfinished; find where it is from the packet's headers.
+			pkt.TrimFront(ethHdrLen)
+			pkt.GSO.NeedsCsum = stack.SetChecksumOffsets(pkt)
+			pkt.Prepend(ethHdrLen)
 		}
 		if st&unix.TP_STATUS_CSUM_VALID != 0 {
 			pkt.RXChecksumValidated = true
