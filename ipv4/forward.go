@@ -119,23 +119,34 @@ func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 			return
 		}
 		h.DecrementTTL()
-		if !out.fragment(w, pkt, h, mtu, gw, broadcast) {
+		ok, sent := out.fragment(w, pkt, h, mtu, gw, broadcast)
+		if !ok {
 			st.Drop(stack.DropPacketTooBig)
 			return
 		}
-		st.Forwarded++
-		st.ForwardedBytes += uint64(tl)
+		if sent {
+			st.Forwarded++
+			st.ForwardedBytes += uint64(tl)
+		}
 		return
 	}
 	h.DecrementTTL()
-	st.Forwarded++
-	st.ForwardedBytes += uint64(tl)
-	out.stats[w.ID()].PacketsSent++
+	// Forwarded (here, on the ingress endpoint) and PacketsSent (on the
+	// egress one) count the packet only when it goes to the link now; one
+	// that waits for its next hop is counted by HandleResolved when it
+	// leaves, or as a drop if it never does.
+	sent := true
 	if broadcast {
 		out.nic.WriteEthernet(w, pkt, stack.BroadcastLinkAddress, stack.IPv4ProtocolNumber)
-		return
+	} else {
+		pkt.TransitBytes = uint32(tl)
+		sent = out.nic.WriteToNextHop(w, gw, pkt)
 	}
-	out.nic.WriteToNextHop(w, gw, pkt)
+	if sent {
+		st.Forwarded++
+		st.ForwardedBytes += uint64(tl)
+		out.stats[w.ID()].PacketsSent++
+	}
 }
 
 // dropByRouteType handles a non-unicast route: blackhole drops silently,

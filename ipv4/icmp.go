@@ -113,8 +113,9 @@ func (e *Endpoint) sendICMPError(w *stack.Worker, pkt *stack.PacketBuffer, t hea
 	header.EncodeICMPv4(b[header.IPv4MinimumSize:], t, c, rest)
 	f.NetworkProtocol = stack.IPv4ProtocolNumber
 	ic.Sent[typeSlot(t)]++
-	out.stats[w.ID()].PacketsSent++
-	out.nic.WriteToNextHop(w, gw, f)
+	if out.nic.WriteToNextHop(w, gw, f) {
+		out.stats[w.ID()].PacketsSent++
+	}
 }
 
 // deliver handles a packet addressed to one of the router's addresses:
@@ -187,6 +188,7 @@ func (e *Endpoint) echoReply(w *stack.Worker, h header.IPv4, m header.ICMPv4) {
 	r.UpdateChecksum()
 	f.NetworkProtocol = stack.IPv4ProtocolNumber
 	e.icmp[w.ID()].Sent[header.ICMPv4EchoReply]++
-	out.stats[w.ID()].PacketsSent++
-	out.nic.WriteToNextHop(w, gw, f)
+	if out.nic.WriteToNextHop(w, gw, f) {
+		out.stats[w.ID()].PacketsSent++
+	}
 }

@@ -238,8 +238,17 @@ func (e *Endpoint) Forwarding() bool { return e.forwarding.Load() }
 // SetForwarding implements stack.ForwardingNetworkEndpoint.
 func (e *Endpoint) SetForwarding(v bool) bool { return e.forwarding.Swap(v) }
 
-// Stats implements stack.NetworkEndpoint.
-func (e *Endpoint) Stats() stack.IPStats { return e.stats.Sum() }
+// Stats implements stack.NetworkEndpoint. OutgoingPacketErrors and the
+// DropOutgoingDeviceNoBufferSpace drops are the IPv4 frames the NIC's
+// link refused (stack.NIC.TXRefused); those were counted sent (and
+// forwarded, on their ingress endpoint) when they were handed over.
+func (e *Endpoint) Stats() stack.IPStats {
+	s := e.stats.Sum()
+	r := e.nic.TXRefused(stack.IPv4ProtocolNumber)
+	s.OutgoingPacketErrors += r
+	s.Drops[stack.DropOutgoingDeviceNoBufferSpace] += r
+	return s
+}
 
 // ICMPStats sums the endpoint's ICMP counters over all workers.
 func (e *Endpoint) ICMPStats() ICMPStats {
@@ -263,10 +272,20 @@ func (e *Endpoint) Close() {
 	e.p.mu.Unlock()
 }
 
+// dropStats are the counters a packet that this (egress) endpoint's
+// neighbour cache gives up on is counted in: its ingress endpoint's for a
+// transit packet, like every other forwarding drop, else this endpoint's.
+func (e *Endpoint) dropStats(w *stack.Worker, pkt *stack.PacketBuffer) *stack.IPStats {
+	if in := e.p.endpoint(pkt.NICID); in != nil {
+		return &in.stats[w.ID()]
+	}
+	return &e.stats[w.ID()]
+}
+
 // HandleNeighborDrop implements stack.LinkResolutionHandler: the packet
 // waited for a next hop and was pushed out; count it and release it.
 func (e *Endpoint) HandleNeighborDrop(w *stack.Worker, pkt *stack.PacketBuffer, reason stack.DropReason) {
-	e.stats[w.ID()].Drop(reason)
+	e.dropStats(w, pkt).Drop(reason)
 	pkt.Release()
 }
 
@@ -274,10 +293,24 @@ func (e *Endpoint) HandleNeighborDrop(w *stack.Worker, pkt *stack.PacketBuffer, 
 // next hop never answered, so the source gets ICMP Host Unreachable
 // (RFC 1812 §5.2.7.1) and the packet is counted as DropHostUnreachable.
 func (e *Endpoint) HandleLinkResolutionFailure(w *stack.Worker, pkt *stack.PacketBuffer) {
-	st := &e.stats[w.ID()]
-	st.Drop(stack.DropHostUnreachable)
+	e.dropStats(w, pkt).Drop(stack.DropHostUnreachable)
 	e.sendICMPError(w, pkt, header.ICMPv4DstUnreachable, header.ICMPv4HostUnreachable, 0)
 	pkt.Release()
+}
+
+// HandleResolved implements stack.LinkResolutionHandler: a packet that
+// waited for its next hop leaves now, so this endpoint counts it sent and
+// a transit packet's ingress endpoint counts it forwarded.
+func (e *Endpoint) HandleResolved(w *stack.Worker, pkt *stack.PacketBuffer) {
+	e.stats[w.ID()].PacketsSent++
+	if pkt.TransitBytes == 0 {
+		return
+	}
+	if in := e.p.endpoint(pkt.NICID); in != nil {
+		st := &in.stats[w.ID()]
+		st.Forwarded++
+		st.ForwardedBytes += uint64(pkt.TransitBytes)
+	}
 }
 
 // HandlePackets implements stack.NetworkEndpoint: it validates each packet

@@ -29,7 +29,9 @@ func hostReply(i int) []byte {
 
 // TestARPResolutionQueuesAndFlushes: packets to an unresolved next hop
 // trigger one broadcast request, wait in a queue bounded to 3 (the oldest
-// dropped and counted), and leave when the reply arrives.
+// dropped and counted on the ingress endpoint), and leave when the reply
+// arrives. Nothing counts as forwarded or sent while it waits; the three
+// that leave count once each, and the pushed-out one only as a drop.
 func TestARPResolutionQueuesAndFlushes(t *testing.T) {
 	n := newNet(t, netOpts{dynamic: [numNICs + 1]bool{2: true}})
 	var ips [][]byte
@@ -45,14 +47,18 @@ func TestARPResolutionQueuesAndFlushes(t *testing.T) {
 	if e, ok := cache.Entry(netip.AddrFrom4(hostIP(2))); !ok || e.State != stack.NeighborIncomplete {
 		t.Fatalf("entry %+v, want INCOMPLETE", e)
 	}
-	wantOnlyDrop(t, n.ep(2).Stats(), int(stack.DropNeighborQueueFull), 1)
+	wantOnlyDrop(t, n.ep(1).Stats(), int(stack.DropNeighborQueueFull), 1)
 	if q := cache.Stats().QueueDrops.Load(); q != 1 {
 		t.Errorf("QueueDrops %d, want 1", q)
 	}
+	wantCounts(t, "waiting", n, 0, 0)
 
 	n.inject(2, hostReply(2))
 	want := [][]byte{toHost(2, forwarded(ips[1])), toHost(2, forwarded(ips[2])), toHost(2, forwarded(ips[3]))}
 	wantFrames(t, "queued packets", n.out(2), want)
+	wantCounts(t, "resolved", n, 3, uint64(3*len(ips[0])))
+	wantOnlyDrop(t, n.ep(1).Stats(), int(stack.DropNeighborQueueFull), 1)
+	wantOnlyDrop(t, n.ep(2).Stats(), 0, 0)
 	if e, _ := cache.Entry(netip.AddrFrom4(hostIP(2))); e.State != stack.NeighborReachable || e.LinkAddr != hostMAC(2) {
 		t.Errorf("entry %+v, want REACHABLE at %v", e, hostMAC(2))
 	}
@@ -62,6 +68,7 @@ func TestARPResolutionQueuesAndFlushes(t *testing.T) {
 	// Resolved: the next packet goes straight out.
 	n.inject(1, frames[0])
 	wantFrames(t, "after resolution", n.out(2), [][]byte{toHost(2, forwarded(ips[0]))})
+	wantCounts(t, "direct", n, 4, uint64(4*len(ips[0])))
 	if a := n.arpEP(2).ARPStats(); a.RequestsSent != 2 || a.RepliesReceived != 1 { // gratuitous + 1
 		t.Errorf("ARP stats %+v", a)
 	}
@@ -113,14 +120,32 @@ func TestARPResolutionFailure(t *testing.T) {
 	if f := cache.Stats().ResolutionsFailed.Load(); f != 1 {
 		t.Errorf("ResolutionsFailed %d, want 1", f)
 	}
-	wantOnlyDrop(t, n.ep(2).Stats(), int(stack.DropHostUnreachable), 2)
-	if st := n.ep(1).Stats(); st.Forwarded != 2 || st.TotalDrops() != 0 {
-		t.Errorf("ingress: Forwarded %d drops %d, want 2 and 0", st.Forwarded, st.TotalDrops())
+	// The drops count once, on the ingress endpoint like every other
+	// forwarding drop, and nothing counts as forwarded or sent on.
+	wantOnlyDrop(t, n.ep(1).Stats(), int(stack.DropHostUnreachable), 2)
+	wantOnlyDrop(t, n.ep(2).Stats(), 0, 0)
+	if st := n.ep(1).Stats(); st.Forwarded != 0 || st.ForwardedBytes != 0 {
+		t.Errorf("ingress: Forwarded %d (%d bytes), want 0", st.Forwarded, st.ForwardedBytes)
+	}
+	if st := n.ep(2).Stats(); st.PacketsSent != 0 {
+		t.Errorf("egress: PacketsSent %d, want 0", st.PacketsSent)
 	}
 	// A new packet restarts resolution at once (the last request was a
 	// second ago).
 	n.inject(1, fromHost(1, ip1))
 	wantFrames(t, "restart", n.out(2), req)
+}
+
+// wantCounts checks that the ingress endpoint (NIC 1) forwarded fwd
+// packets of bytes in all, and that the egress endpoint (NIC 2) sent as
+// many (ICMP errors go back out of NIC 1 and count there).
+func wantCounts(t *testing.T, what string, n *testNet, fwd, bytes uint64) {
+	t.Helper()
+	in, out := n.ep(1).Stats(), n.ep(2).Stats()
+	if in.Forwarded != fwd || in.ForwardedBytes != bytes || out.PacketsSent != fwd {
+		t.Errorf("%s: ingress Forwarded %d (%d bytes), egress PacketsSent %d; want %d (%d bytes) and %d",
+			what, in.Forwarded, in.ForwardedBytes, out.PacketsSent, fwd, bytes, fwd)
+	}
 }
 
 // TestARPLearnFromRequestAndNUDProbe: a request for the router's address is
@@ -223,5 +248,38 @@ func TestOwnEchoReplyResolutionFailure(t *testing.T) {
 	}
 	if a := n.arpEP(2).ARPStats(); a.RequestsSent != 1+3 { // gratuitous + 3
 		t.Errorf("ARP RequestsSent %d, want 4", a.RequestsSent)
+	}
+}
+
+// TestLinkRefusalCounted: frames the egress link refuses (its peer's queue
+// is full) count as OutgoingPacketErrors and as exactly one drop,
+// outgoing_device_no_buffer_space, on the egress endpoint; the link-level
+// TXDropped agrees.
+func TestLinkRefusalCounted(t *testing.T) {
+	const sent, room = 5, 2
+	n := newNet(t, netOpts{hostQueue: [numNICs + 1]int{2: room}})
+	var frames [][]byte
+	for i := range sent {
+		frames = append(frames, fromHost(1, pktSpec{src: hostIP(1), dst: remoteIP, ttl: 64, id: uint16(i), payload: udpPayload(8)}.build()))
+	}
+	n.inject(1, frames...) // one batch: one WritePackets on NIC 2
+	if got := len(n.out(2)); got != room {
+		t.Fatalf("host 2 got %d frames, want %d", got, room)
+	}
+	const refused = sent - room
+	out := n.ep(2).Stats()
+	if out.OutgoingPacketErrors != refused {
+		t.Errorf("egress OutgoingPacketErrors %d, want %d", out.OutgoingPacketErrors, refused)
+	}
+	wantOnlyDrop(t, out, int(stack.DropOutgoingDeviceNoBufferSpace), refused)
+	wantOnlyDrop(t, n.ep(1).Stats(), 0, 0)
+	if r := n.nics[2].TXRefused(stack.IPv4ProtocolNumber); r != refused {
+		t.Errorf("NIC TXRefused(IPv4) %d, want %d", r, refused)
+	}
+	if r := n.nics[2].TXRefused(stack.IPv6ProtocolNumber); r != 0 {
+		t.Errorf("NIC TXRefused(IPv6) %d, want 0", r)
+	}
+	if s := n.nics[2].Stats(); s.TXDropped != refused {
+		t.Errorf("NIC TXDropped %d, want %d", s.TXDropped, refused)
 	}
 }

@@ -49,6 +49,9 @@ type netOpts struct {
 	mtu     [numNICs + 1]uint32 // 0 = 1500
 	dynamic [numNICs + 1]bool   // no static neighbour entry for host i
 	nud     stack.NUDConfig
+	// hostQueue bounds host i's receive queue (memlink RXQueueLen); 0
+	// means memlink's default.
+	hostQueue [numNICs + 1]int
 }
 
 type testNet struct {
@@ -72,7 +75,7 @@ func newNet(t testing.TB, o netOpts) *testNet {
 	for i := 1; i <= numNICs; i++ {
 		r, h := memlink.NewPair(
 			memlink.Options{LinkAddress: routerMAC(i), MTU: o.mtu[i]},
-			memlink.Options{LinkAddress: hostMAC(i), MTU: o.mtu[i]},
+			memlink.Options{LinkAddress: hostMAC(i), MTU: o.mtu[i], RXQueueLen: o.hostQueue[i]},
 		)
 		nic, err := n.s.CreateNIC(stack.NICID(i), "eth"+string(rune('0'+i)), r)
 		if err != nil {

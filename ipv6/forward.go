@@ -95,14 +95,21 @@ func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 		return
 	}
 	h.DecrementHopLimit()
-	st.Forwarded++
-	st.ForwardedBytes += uint64(len(h))
-	out.stats[w.ID()].PacketsSent++
 	next := nh.Gateway
 	if !next.IsValid() {
 		next = h.DstAddr()
 	}
-	out.nic.WriteToNextHop(w, next, pkt)
+	// Forwarded (here, on the ingress endpoint) and PacketsSent (on the
+	// egress one) count the packet only when it goes to the link now; one
+	// that waits for its next hop is counted by HandleResolved when it
+	// leaves, or as a drop if it never does.
+	n := len(h)
+	pkt.TransitBytes = uint32(n)
+	if out.nic.WriteToNextHop(w, next, pkt) {
+		st.Forwarded++
+		st.ForwardedBytes += uint64(n)
+		out.stats[w.ID()].PacketsSent++
+	}
 }
 
 // drop counts pkt under reason r and releases it.
@@ -206,13 +213,17 @@ func (e *Endpoint) routeOut(dst [16]byte, ingress *Endpoint) (out *Endpoint, nex
 }
 
 // output sends a packet the router made (data at its IPv6 header) from
-// out's NIC to next, and counts it sent. It takes ownership of pkt.
+// out's NIC to next, and counts it sent when it goes to the link now (one
+// that waits for resolution is counted by HandleResolved). It takes
+// ownership of pkt.
 func (out *Endpoint) output(w *stack.Worker, next netip.Addr, pkt *stack.PacketBuffer) {
 	pkt.NetworkProtocol = stack.IPv6ProtocolNumber
-	out.stats[w.ID()].PacketsSent++
 	if next.IsMulticast() {
+		out.stats[w.ID()].PacketsSent++
 		out.nic.WriteEthernet(w, pkt, ndpMulticastMAC(next.As16()), stack.IPv6ProtocolNumber)
 		return
 	}
-	out.nic.WriteToNextHop(w, next, pkt)
+	if out.nic.WriteToNextHop(w, next, pkt) {
+		out.stats[w.ID()].PacketsSent++
+	}
 }

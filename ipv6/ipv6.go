@@ -231,11 +231,17 @@ func (e *Endpoint) Close() {
 }
 
 // Stats implements stack.NetworkEndpoint. PacketsSent includes the NDP
-// messages the NIC sent.
+// messages the NIC sent. OutgoingPacketErrors and the
+// DropOutgoingDeviceNoBufferSpace drops are the IPv6 frames the NIC's link
+// refused (stack.NIC.TXRefused); those were counted sent (and forwarded,
+// on their ingress endpoint) when they were handed over.
 func (e *Endpoint) Stats() stack.IPStats {
 	s := e.stats.Sum()
 	n := e.ndp.Stats()
 	s.PacketsSent += n.Sent()
+	r := e.nic.TXRefused(stack.IPv6ProtocolNumber)
+	s.OutgoingPacketErrors += r
+	s.Drops[stack.DropOutgoingDeviceNoBufferSpace] += r
 	return s
 }
 
@@ -286,11 +292,23 @@ func (e *Endpoint) LinkAddressProtocol() stack.NetworkProtocolNumber {
 	return stack.IPv6ProtocolNumber
 }
 
+// dropStats are the counters a packet that this (egress) endpoint's
+// neighbour cache gives up on is counted in: its ingress endpoint's for a
+// transit packet, like every other forwarding drop, else this endpoint's.
+func (e *Endpoint) dropStats(w *stack.Worker, pkt *stack.PacketBuffer) *stack.IPStats {
+	if pkt.NICID > 0 && pkt.NICID < stack.MaxNICs {
+		if in := e.proto.eps[pkt.NICID].Load(); in != nil {
+			return &in.stats[w.ID()]
+		}
+	}
+	return &e.stats[w.ID()]
+}
+
 // HandleLinkResolutionFailure implements stack.LinkResolutionHandler: the
 // next hop never answered, so the source hears Destination Unreachable
 // code 3 (RFC 4443 §3.1) and the packet counts as DropHostUnreachable.
 func (e *Endpoint) HandleLinkResolutionFailure(w *stack.Worker, pkt *stack.PacketBuffer) {
-	e.stats[w.ID()].Drop(stack.DropHostUnreachable)
+	e.dropStats(w, pkt).Drop(stack.DropHostUnreachable)
 	if header.ValidateIPv6(pkt.Data()) == nil {
 		e.sendError(w, pkt, header.ICMPv6DstUnreachable, header.ICMPv6AddressUnreachable, 0)
 	}
@@ -299,8 +317,42 @@ func (e *Endpoint) HandleLinkResolutionFailure(w *stack.Worker, pkt *stack.Packe
 
 // HandleNeighborDrop implements stack.LinkResolutionHandler.
 func (e *Endpoint) HandleNeighborDrop(w *stack.Worker, pkt *stack.PacketBuffer, reason stack.DropReason) {
-	e.stats[w.ID()].Drop(reason)
+	e.dropStats(w, pkt).Drop(reason)
 	pkt.Release()
+}
+
+// HandleResolved implements stack.LinkResolutionHandler: a packet that
+// waited for its next hop leaves now, so this endpoint counts it sent and
+// a transit packet's ingress endpoint counts it forwarded. The router's
+// own NDP messages are left out: package ndp counts them (Stats adds
+// them to PacketsSent).
+func (e *Endpoint) HandleResolved(w *stack.Worker, pkt *stack.PacketBuffer) {
+	if pkt.TransitBytes == 0 {
+		if pkt.NICID == 0 && isOwnNDP(pkt.Data()) {
+			return
+		}
+		e.stats[w.ID()].PacketsSent++
+		return
+	}
+	e.stats[w.ID()].PacketsSent++
+	if pkt.NICID > 0 && pkt.NICID < stack.MaxNICs {
+		if in := e.proto.eps[pkt.NICID].Load(); in != nil {
+			st := &in.stats[w.ID()]
+			st.Forwarded++
+			st.ForwardedBytes += uint64(pkt.TransitBytes)
+		}
+	}
+}
+
+// isOwnNDP reports whether b (data at the IPv6 header) is an NDP message
+// as package ndp builds them: ICMPv6 right after the fixed header, of a
+// Neighbor Discovery type (RFC 4861 §4).
+func isOwnNDP(b []byte) bool {
+	if len(b) <= header.IPv6MinimumSize || header.IPv6(b).NextHeader() != header.IPv6ProtocolICMPv6 {
+		return false
+	}
+	t := header.ICMPv6Type(b[header.IPv6MinimumSize])
+	return t >= header.ICMPv6RouterSolicit && t <= header.ICMPv6Redirect
 }
 
 // HandlePackets implements stack.NetworkEndpoint: validation, then local

@@ -353,10 +353,71 @@ func TestNeighborResolutionFailure(t *testing.T) {
 	if q := header.IPv6(o.icmp.Payload()); len(q) < 40 || q.DstAddr() != hAddr2 || q.HopLimit() != 63 {
 		t.Errorf("quoted packet is not the forwarded one")
 	}
-	checkDrops(t, "ep2", r.ep(2).Stats(), dropCounts{stack.DropHostUnreachable: 1})
-	checkDrops(t, "ep1", r.ep(1).Stats(), nil)
+	// Counted once, on the ingress endpoint like every forwarding drop.
+	checkDrops(t, "ep1", r.ep(1).Stats(), dropCounts{stack.DropHostUnreachable: 1})
+	checkDrops(t, "ep2", r.ep(2).Stats(), nil)
 	if e, _ := r.nic[2].Neighbors(stack.IPv6ProtocolNumber).Entry(hAddr2); e.State != stack.NeighborFailed {
 		t.Errorf("entry state %v, want failed", e.State)
+	}
+}
+
+// TestResolutionCountsEachPacketOnce: packets forwarded to an unresolved
+// next hop count neither as forwarded (ingress) nor as sent (egress) while
+// they wait; when the next hop answers, exactly the queued ones count, and
+// when it never does, each counts once as host_unreachable on the ingress
+// endpoint. Packets pushed out of the bounded queue count once as
+// neighbor_queue_full and never as forwarded (DESIGN §3).
+func TestResolutionCountsEachPacketOnce(t *testing.T) {
+	const sent = 5
+	queued := uint64(stack.DefaultNUDConfig().MaxQueuedPackets)
+	overflow := sent - queued
+	for _, tc := range []struct {
+		name    string
+		resolve bool
+	}{{"resolved", true}, {"failed", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRouter(t, routerConfig{noStatic: true})
+			r.nic[1].Neighbors(stack.IPv6ProtocolNumber).AddStatic(hAddr1, hMAC1)
+			frame := pkt{src: hAddr1, dst: hAddr2, next: header.IPv6ProtocolUDP, payload: udp(14)}.frame()
+			size := uint64(len(frame) - header.EthernetMinimumSize)
+			for range sent {
+				r.inject(1, frame)
+			}
+			r.drain(2) // the NS
+			egressSent := func() uint64 {
+				// PacketsSent includes the NDP messages NIC 2 sent.
+				n := r.ep(2).NDPStats()
+				return r.ep(2).Stats().PacketsSent - n.Sent()
+			}
+			check := func(what string, fwd uint64, drops dropCounts) {
+				t.Helper()
+				in := r.ep(1).Stats()
+				if in.Forwarded != fwd || in.ForwardedBytes != fwd*size || egressSent() != fwd {
+					t.Errorf("%s: ingress Forwarded %d (%d bytes), egress sent %d; want %d (%d bytes) and %d",
+						what, in.Forwarded, in.ForwardedBytes, egressSent(), fwd, fwd*size, fwd)
+				}
+				checkDrops(t, what+": ep1", in, drops)
+				checkDrops(t, what+": ep2", r.ep(2).Stats(), nil)
+			}
+			check("waiting", 0, dropCounts{stack.DropNeighborQueueFull: overflow})
+			if tc.resolve {
+				r.inject(2, ndpPkt(rMAC2, hAddr2, rAddr2, naMsg(hAddr2, rAddr2, hAddr2, hMAC2, true, true)).withEthSrc(hMAC2).frame())
+				if got := r.drain(2); uint64(len(got)) != queued {
+					t.Fatalf("host2 got %d frames after the NA, want the %d queued", len(got), queued)
+				}
+				check("resolved", queued, dropCounts{stack.DropNeighborQueueFull: overflow})
+				r.inject(1, frame)
+				check("direct", queued+1, dropCounts{stack.DropNeighborQueueFull: overflow})
+				return
+			}
+			for range stack.DefaultNUDConfig().MaxMulticastProbes {
+				r.tick(stack.DefaultNUDConfig().RetransTimer)
+			}
+			if got := r.drain(1); uint64(len(got)) != queued {
+				t.Errorf("host1 got %d frames, want %d Destination Unreachable", len(got), queued)
+			}
+			check("failed", 0, dropCounts{stack.DropNeighborQueueFull: overflow, stack.DropHostUnreachable: queued})
+		})
 	}
 }
 
@@ -487,7 +548,8 @@ func TestResolutionFailureErrorSameNIC(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Stack.Tick deadlocked sending the error")
 	}
-	checkDrops(t, "ep2", r.ep(2).Stats(), dropCounts{stack.DropHostUnreachable: 1})
+	checkDrops(t, "ep1", r.ep(1).Stats(), dropCounts{stack.DropHostUnreachable: 1})
+	checkDrops(t, "ep2", r.ep(2).Stats(), nil)
 	// The error waits for src's resolution on NIC 2: NSes for hAddr2 and src.
 	var targets []netip.Addr
 	for _, o := range r.drain(2) {

@@ -88,20 +88,24 @@ func (c *Collector) collectLinks(ch chan<- prometheus.Metric, links []LinkSample
 
 // reloadMetrics export configuration reloads.
 type reloadMetrics struct {
-	reloads, lastSuccess metric
+	reloads, lastSuccess, lastOK metric
 }
 
 func newReloadMetrics(f family) reloadMetrics {
 	return reloadMetrics{
 		reloads:     f.counter("config_reloads_total", "Configuration reloads (SIGHUP), by result (success, failure); a failed reload keeps the running configuration.", labelResult),
-		lastSuccess: f.gauge("config_last_reload_success_timestamp_seconds", "Unix time the configuration was last applied (start-up counts)."),
+		lastSuccess: f.gauge("config_last_reload_success_timestamp_seconds", "Unix time the configuration was last applied (start-up counts); absent, never 0, when the router does not know."),
+		lastOK:      f.gauge("config_last_reload_successful", "1 when the last configuration reload (SIGHUP; start-up counts) was applied, 0 when it was rejected and the router runs an older configuration; absent when the router cannot tell."),
 	}
 }
 
 func (c *Collector) collectReloads(ch chan<- prometheus.Metric, r ReloadSample) {
 	c.reload.reloads.emit(ch, float64(r.Succeeded), "success")
 	c.reload.reloads.emit(ch, float64(r.Failed), "failure")
-	if !r.LastSuccess.IsZero() {
+	if !r.LastSuccess.IsZero() && r.LastSuccess.Unix() > 0 {
 		c.reload.lastSuccess.emit(ch, float64(r.LastSuccess.UnixNano())/1e9)
+	}
+	if r.Last != ReloadUnknown {
+		c.reload.lastOK.emit(ch, boolFloat(r.Last == ReloadSucceeded))
 	}
 }

@@ -45,7 +45,21 @@ type ReloadSample struct {
 	// LastSuccess is when the configuration was last applied (the start
 	// counts); the zero time exports no timestamp.
 	LastSuccess time.Time
+	// Last is the outcome of the most recent attempt (the start counts as
+	// a success); ReloadUnknown exports no
+	// router_config_last_reload_successful series.
+	Last ReloadResult
 }
+
+// ReloadResult is the outcome of a configuration reload attempt.
+type ReloadResult uint8
+
+// Reload outcomes; the zero value means the Source cannot tell.
+const (
+	ReloadUnknown ReloadResult = iota
+	ReloadSucceeded
+	ReloadFailed
+)
 
 // LinkSample is one interface's link (AF_XDP or PACKET_MMAP) counters.
 type LinkSample struct {

@@ -463,11 +463,13 @@ func (c *NeighborCache) reachableTime() int64 {
 	return int64(float64(c.cfg.BaseReachableTime) * (0.5 + c.rng.Float64()))
 }
 
-// flushQueueLocked sends e's queued packets to its new link address.
+// flushQueueLocked sends e's queued packets to its new link address; the
+// handler counts each one as it leaves (HandleResolved).
 //
 // Precondition: c.mu is locked.
 func (c *NeighborCache) flushQueueLocked(w *Worker, e *neighborEntry) {
 	for _, pkt := range e.queue {
+		c.handler.HandleResolved(w, pkt)
 		c.nic.WriteEthernet(w, pkt, e.linkAddr, pkt.NetworkProtocol)
 	}
 	clear(e.queue)
@@ -598,6 +600,7 @@ func (c *NeighborCache) AddStatic(addr netip.Addr, linkAddr LinkAddress) {
 	if len(waiting) > 0 {
 		c.nic.stack.RunControl(func(w *Worker) {
 			for _, pkt := range waiting {
+				c.handler.HandleResolved(w, pkt)
 				c.nic.WriteEthernet(w, pkt, linkAddr, pkt.NetworkProtocol)
 			}
 		})

@@ -33,8 +33,16 @@ func (r *fakeResolver) LinkAddressProtocol() stack.NetworkProtocolNumber {
 
 // fakeHandler records what the cache hands back.
 type fakeHandler struct {
-	failed []*stack.PacketBuffer
-	drops  map[stack.DropReason]int
+	failed   []*stack.PacketBuffer
+	drops    map[stack.DropReason]int
+	resolved int
+}
+
+func (h *fakeHandler) HandleResolved(w *stack.Worker, pkt *stack.PacketBuffer) {
+	if !pkt.InUse() {
+		panic("HandleResolved got a released packet")
+	}
+	h.resolved++
 }
 
 func (h *fakeHandler) HandleLinkResolutionFailure(w *stack.Worker, pkt *stack.PacketBuffer) {
@@ -202,6 +210,11 @@ func TestNUDQueueBound(t *testing.T) {
 	e.w.Flush()
 	if got := len(e.peer.DrainBytes()); got != 3 {
 		t.Errorf("%d queued packets sent on resolution, want 3", got)
+	}
+	// The handler counts each packet that leaves, and only those: the two
+	// pushed out were drops.
+	if e.h.resolved != 3 {
+		t.Errorf("HandleResolved called %d times, want 3", e.h.resolved)
 	}
 	e.wantState(nbrA, stack.NeighborReachable)
 	if e.c.Stats().ResolutionsSucceeded.Load() != 1 {
@@ -415,6 +428,9 @@ func TestNUDStaticReplacesIncompleteAndSendsQueue(t *testing.T) {
 	got := e.peer.DrainBytes()
 	if len(got) != 2 {
 		t.Fatalf("peer got %d frames after AddStatic, want the 2 queued packets", len(got))
+	}
+	if e.h.resolved != 2 {
+		t.Errorf("HandleResolved called %d times, want 2", e.h.resolved)
 	}
 	for _, f := range got {
 		if !bytes.Equal(f[0:6], mac[:]) {

@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync/atomic"
-
-	"github.com/nexthop-router/nexthop/header"
 )
 
 // Protocol slots index per-NIC protocol tables, so dispatch by EtherType is
@@ -55,7 +53,11 @@ type NICStats struct {
 	// which TXFrames counts again as they leave.
 	TXGSOSegmented uint64
 	TXGSOSegments  uint64
-	_              [cacheLinePad]byte
+	// TXRefused splits TXDropped's refusals by the link (not the frames
+	// WriteEthernet could not build) by protocol slot, so the IP endpoints
+	// can count them as OutgoingPacketErrors (see Worker.flushNIC).
+	TXRefused [numProtoSlots]uint64
+	_         [cacheLinePad]byte
 }
 
 func (s *NICStats) add(o *NICStats) {
@@ -68,6 +70,9 @@ func (s *NICStats) add(o *NICStats) {
 	s.TXDropped += o.TXDropped
 	s.TXGSOSegmented += o.TXGSOSegmented
 	s.TXGSOSegments += o.TXGSOSegments
+	for i := range s.TXRefused {
+		s.TXRefused[i] += o.TXRefused[i]
+	}
 }
 
 // nicAddrs is an immutable snapshot of a NIC's addresses.
@@ -160,9 +165,13 @@ func (n *NIC) Neighbors(proto NetworkProtocolNumber) *NeighborCache {
 
 // WriteToNextHop sends a packet whose data starts at its network header to
 // the link address of nextHop, resolving it when the cache has no entry.
-// It takes ownership of pkt: sent, queued for resolution, or handed back
-// to the protocol as a counted drop.
-func (n *NIC) WriteToNextHop(w *Worker, nextHop netip.Addr, pkt *PacketBuffer) {
+// It takes ownership of pkt and reports whether pkt went to the link now
+// (true: the caller counts it sent, and forwarded if it is transit) or was
+// taken by the neighbour cache (false): queued until resolution, when the
+// cache calls LinkResolutionHandler.HandleResolved just before sending it,
+// or handed back to the protocol as a counted drop. Either way the packet
+// is counted exactly once.
+func (n *NIC) WriteToNextHop(w *Worker, nextHop netip.Addr, pkt *PacketBuffer) bool {
 	var c *NeighborCache
 	if slot := protoSlot(pkt.NetworkProtocol); slot >= 0 {
 		c = n.neigh[slot]
@@ -170,15 +179,33 @@ func (n *NIC) WriteToNextHop(w *Worker, nextHop netip.Addr, pkt *PacketBuffer) {
 	if c == nil {
 		// A link without resolution (point-to-point): broadcast MAC.
 		n.WriteEthernet(w, pkt, BroadcastLinkAddress, pkt.NetworkProtocol)
-		return
+		return true
 	}
 	if mac, ok := c.lookup(w, nextHop); ok {
 		n.WriteEthernet(w, pkt, mac, pkt.NetworkProtocol)
-		return
+		return true
 	}
 	if mac, ok := c.ResolveOrQueue(w, nextHop, pkt); ok {
 		n.WriteEthernet(w, pkt, mac, pkt.NetworkProtocol)
+		return true
 	}
+	return false
+}
+
+// TXRefused is how many frames of protocol proto the link refused (ring or
+// queue full, link down) after the stack handed them over, summed over all
+// workers. The IP endpoints export them as OutgoingPacketErrors and as
+// drops with reason DropOutgoingDeviceNoBufferSpace.
+func (n *NIC) TXRefused(proto NetworkProtocolNumber) uint64 {
+	slot := protoSlot(proto)
+	if slot < 0 {
+		return 0
+	}
+	var r uint64
+	for i := range n.stats {
+		r += n.stats[i].TXRefused[slot]
+	}
+	return r
 }
 
 // Stats sums the NIC's link-level counters over all workers.
@@ -429,7 +456,7 @@ func (n *NIC) WriteEthernet(w *Worker, pkt *PacketBuffer, dst LinkAddress, proto
 	if pkt.GSO.NeedsCsum && pkt.GSO.Type == GSONone && n.caps&CapabilityTXChecksumOffload == 0 {
 		// The sender left the L4 checksum to offload (a local Linux stack
 		// on a veth does); this link cannot finish it, so the router does.
-		if !completeChecksum(pkt) {
+		if !CompleteChecksum(pkt) {
 			n.stats[w.id].TXDropped++
 			pkt.Release()
 			return
@@ -452,24 +479,4 @@ func (n *NIC) WriteEthernet(w *Worker, pkt *PacketBuffer, dst LinkAddress, proto
 // or the kernel behind it segments them).
 func (n *NIC) CanTakeGSO() bool {
 	return n.caps&(CapabilitySoftwareGSO|CapabilityHardwareGSO) != 0
-}
-
-// completeChecksum finishes a CHECKSUM_PARTIAL packet whose data starts at
-// its network header: the checksum field already holds the pseudo-header
-// sum, so the one's-complement sum from CsumStart to the end, folded and
-// inverted, is the final checksum (virtio_net_hdr semantics).
-func completeChecksum(pkt *PacketBuffer) bool {
-	d := pkt.Data()
-	start := int(pkt.GSO.CsumStart)
-	field := start + int(pkt.GSO.CsumOffset)
-	if start >= len(d) || field+2 > len(d) {
-		return false
-	}
-	sum := ^header.Checksum(d[start:], 0)
-	if sum == 0 && pkt.GSO.CsumOffset == 6 {
-		sum = 0xffff // UDP: a computed zero is sent as all ones (RFC 768)
-	}
-	binary.BigEndian.PutUint16(d[field:], sum)
-	pkt.GSO.NeedsCsum = false
-	return true
 }

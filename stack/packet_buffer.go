@@ -47,6 +47,14 @@ type PacketBuffer struct {
 	// Hash is a flow hash (from the link, or computed), used for ECMP.
 	Hash uint32
 
+	// TransitBytes marks a packet the router forwards: when it is handed
+	// to the link after waiting for neighbour resolution, its ingress
+	// endpoint (NICID) counts one packet and TransitBytes bytes forwarded
+	// (LinkResolutionHandler.HandleResolved). Zero for packets the router
+	// makes, and for the second and later fragments of a datagram it
+	// fragments (the first carries the whole datagram's count).
+	TransitBytes uint32
+
 	// Handle is private to the owner: a UMEM address, a ring slot index.
 	Handle uint64
 
@@ -85,6 +93,7 @@ func (pkt *PacketBuffer) ResetMetadata() {
 	pkt.NICID = 0
 	pkt.RXChecksumValidated = false
 	pkt.Hash = 0
+	pkt.TransitBytes = 0
 }
 
 // Release returns the frame to its owner. Calling it twice is a bug: it
@@ -287,6 +296,7 @@ func (p *FramePool) Clone(pkt *PacketBuffer) *PacketBuffer {
 	c.RXChecksumValidated = pkt.RXChecksumValidated
 	c.GSO = pkt.GSO
 	c.Hash = pkt.Hash
+	c.TransitBytes = pkt.TransitBytes
 	return c
 }
 

@@ -155,4 +155,13 @@ type LinkResolutionHandler interface {
 	// HandleNeighborDrop takes a packet the cache had to drop (queue full,
 	// table full) and counts it under reason.
 	HandleNeighborDrop(w *Worker, pkt *PacketBuffer, reason DropReason)
+	// HandleResolved is called for each packet that waited for resolution,
+	// just before the cache hands it to the link on w: the endpoint counts
+	// it sent (PacketsSent) and, for a transit packet (PacketBuffer.
+	// TransitBytes set), forwarded on its ingress endpoint (NICID). The
+	// packet still belongs to the cache; the handler must neither keep nor
+	// release it. Packets that did not wait are counted by the protocol
+	// when NIC.WriteToNextHop reports them sent, so the resolved path
+	// makes no call here.
+	HandleResolved(w *Worker, pkt *PacketBuffer)
 }

@@ -15,6 +15,9 @@ type Worker struct {
 	// tx is the pending batch per egress NIC, indexed by NICID.
 	tx    [MaxNICs]PacketBufferList
 	dirty []NICID
+	// txSlot holds the protocol slot of each frame of the batch being
+	// flushed, read before WritePackets takes the frames.
+	txSlot [BatchSize]int8
 
 	// rx groups one received batch by protocol slot before dispatch.
 	rx [numProtoSlots][]*PacketBuffer
@@ -80,9 +83,27 @@ func (w *Worker) flushNIC(id NICID) {
 		return
 	}
 	st := &nic.stats[w.id]
+	// The link owns the frames once WritePackets is called, sent or not,
+	// so what is needed to count a refusal per protocol is read first: one
+	// byte per frame, no call.
+	// Send flushes at BatchSize, so n fits txSlot.
+	slots := w.txSlot[:n]
+	for i, pkt := range l.AsSlice() {
+		slots[i] = int8(protoSlot(pkt.NetworkProtocol))
+	}
 	sent, _ := nic.link.WritePackets(*l)
+	sent = max(0, min(sent, n))
 	st.TXFrames += uint64(sent)
 	st.TXDropped += uint64(n - sent)
+	// Links send a batch in order and refuse its tail when the ring or
+	// queue fills, so the refused frames are the last n-sent. (memlink
+	// also refuses an oversized frame mid-batch; the count per protocol
+	// is then exact only when the batch holds one protocol.)
+	for _, slot := range slots[sent:] {
+		if slot >= 0 {
+			st.TXRefused[slot]++
+		}
+	}
 	l.Reset()
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/nexthop-router/nexthop/forwarder"
 	"github.com/nexthop-router/nexthop/metrics"
@@ -11,7 +12,29 @@ import (
 // metricsSource adapts a *forwarder.Router to metrics.Source. It lives
 // here, not in metrics, because metrics must not import forwarder
 // (DESIGN.md §1: forwarder → metrics).
-type metricsSource struct{ r *forwarder.Router }
+type metricsSource struct{ r routerStats }
+
+// routerStats is the part of *forwarder.Router the adapter reads; tests
+// stand in for it with fixed values.
+type routerStats interface {
+	Stack() *stack.Stack
+	Healthy() bool
+	Workers() []forwarder.WorkerStats
+	ReloadStats() (ok, failed uint64, lastSuccess time.Time)
+	Links() []forwarder.LinkStats
+}
+
+var _ routerStats = (*forwarder.Router)(nil)
+
+// lastReloadResulter is the accessor behind
+// router_config_last_reload_successful: whether the most recent reload
+// attempt (the start counts) was applied. The counters and the success
+// timestamp cannot tell the order of a failure and a success between two
+// scrapes; forwarder.Router records it. Stub routers in tests may lack it,
+// and then the gauge is not exported.
+type lastReloadResulter interface{ LastReloadSucceeded() bool }
+
+var _ lastReloadResulter = (*forwarder.Router)(nil)
 
 var _ metrics.Source = metricsSource{}
 
@@ -31,10 +54,22 @@ func (m metricsSource) Workers() []metrics.WorkerSample {
 	return out
 }
 
-// Reloads implements metrics.Source.
+// Reloads implements metrics.Source. A router that never recorded a
+// success reports time.Unix(0, 0); that becomes the zero time, so no 1970
+// timestamp is exported.
 func (m metricsSource) Reloads() metrics.ReloadSample {
 	ok, failed, last := m.r.ReloadStats()
-	return metrics.ReloadSample{Succeeded: ok, Failed: failed, LastSuccess: last}
+	if last.Unix() <= 0 {
+		last = time.Time{}
+	}
+	s := metrics.ReloadSample{Succeeded: ok, Failed: failed, LastSuccess: last}
+	if lr, has := m.r.(lastReloadResulter); has {
+		s.Last = metrics.ReloadFailed
+		if lr.LastReloadSucceeded() {
+			s.Last = metrics.ReloadSucceeded
+		}
+	}
+	return s
 }
 
 // Links implements metrics.Source.
