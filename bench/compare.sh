@@ -65,7 +65,7 @@ rtt() { ip netns exec "$1" ping -q -c 300 -i 0.01 "$2" | awk -F'[/ ]' '/rtt/ {pr
 tput() {
   ip netns exec "$3" iperf3 -s -1 -B "$2" >/dev/null 2>&1 & local s=$!
   sleep 0.3
-  ip netns exec "$1" iperf3 -c "$2" -t 5 -C cubic -J | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'
+  ip netns exec "$1" iperf3 -c "$2" -t 5 -C cubic -f g | awk '/receiver/ {for (i = 1; i < NF; i++) if ($(i+1) == "Gbits/sec") print $i}'
   wait $s 2>/dev/null || true
 }
 

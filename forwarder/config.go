@@ -470,6 +470,11 @@ func (p *parser) config(root *yaml.Node, cfg *Config) {
 			}
 			for i, item := range items {
 				if rc, ok := p.route(item, index("routes", i), seen); ok {
+					if rc.Via.IsValid() && rc.Interface == "" && !onAnySubnet(cfg.Interfaces, rc.Via) {
+						p.errs = append(p.errs, &ConfigError{File: p.file, Line: rc.Line, Field: index("routes", i) + ".via",
+							Msg: fmt.Sprintf("next hop %s is not on the subnet of any interface (add an address on its subnet, or `interface:`)", rc.Via)})
+						continue
+					}
 					cfg.Routes = append(cfg.Routes, rc)
 				}
 			}
@@ -1332,4 +1337,17 @@ func (c *Config) Summary() string {
 		fmt.Fprintf(&b, "metrics: http://%s/metrics\n", c.Metrics.Listen)
 	}
 	return b.String()
+}
+
+// onAnySubnet reports whether a is on the subnet of one of the interfaces'
+// addresses, i.e. whether the router can reach it as a next hop.
+func onAnySubnet(ifs []InterfaceConfig, a netip.Addr) bool {
+	for _, ic := range ifs {
+		for _, p := range ic.Addresses {
+			if p.Contains(a) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -278,6 +278,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"route via own address", iface + "routes:\n  - prefix: 198.18.128.0/17\n    via: 198.19.0.1\n", `router.yaml:10: routes[0].via: next hop 198.19.0.1 is this router's own address (line 6, interfaces[1].addresses[0])`},
 		{"route unknown interface", iface + "routes:\n  - prefix: 198.18.128.0/17\n    interface: eth9\n", `router.yaml:10: routes[0].interface: "eth9" is not a configured interface (configured: eth1, eth2)`},
 		{"route for a connected subnet", iface + "routes:\n  - prefix: 198.19.0.0/24\n    via: 198.18.0.2\n", `router.yaml:9: routes[0].prefix: 198.19.0.0/24 is already routed at line 4 (the connected subnet of interfaces[1] eth2)`},
+		{"route via off-subnet next hop", iface + "routes:\n  - prefix: 198.20.0.0/16\n    via: 198.18.99.1\n", `router.yaml:9: routes[0].via: next hop 198.18.99.1 is not on the subnet of any interface`},
 		{"duplicate route", iface + "routes:\n  - prefix: 198.18.128.0/17\n    via: 198.19.0.2\n  - prefix: 198.18.128.0/17\n    interface: eth1\n", `router.yaml:11: routes[1].prefix: 198.18.128.0/17 is already routed at line 9 (routes[0])`},
 		{"blackhole with via", iface + "routes:\n  - prefix: 198.18.128.0/17\n    type: blackhole\n    via: 198.19.0.2\n", `router.yaml:9: routes[0]: a blackhole route takes neither via nor interface`},
 		{"bad route type", iface + "routes:\n  - prefix: 198.18.128.0/17\n    type: drop\n", `router.yaml:10: routes[0].type: "drop" is not a route type (want one of unicast, blackhole, unreachable, prohibit)`},

@@ -231,13 +231,7 @@ func (r *Router) Run(ctx context.Context) error {
 		r.wg.Add(1)
 		go r.worker(w, q)
 	}
-	updates := make(chan netlink.LinkUpdate, 64)
-	done := make(chan struct{})
-	if err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
-		ErrorCallback: func(err error) { r.log.Warn("netlink link subscription", "err", err) },
-	}); err != nil {
-		r.log.Warn("cannot follow link changes (netlink)", "err", err)
-	}
+	updates, done := r.subscribeLinks()
 	r.running.Store(true)
 	r.log.Info("forwarding", "interfaces", len(r.ifaces), "workers", r.workers)
 	tick := time.NewTicker(r.opts.TickInterval)
@@ -249,7 +243,15 @@ loop:
 			break loop
 		case <-tick.C:
 			r.s.Tick()
-		case u := <-updates:
+		case u, ok := <-updates:
+			if !ok {
+				// The library closes the channel when a receive fails
+				// (ENOBUFS after a burst of changes): subscribe again.
+				r.log.Warn("netlink link subscription ended; subscribing again")
+				close(done)
+				updates, done = r.subscribeLinks()
+				continue
+			}
 			r.linkUpdate(u)
 		}
 	}
@@ -300,8 +302,30 @@ func (r *Router) worker(w *stack.Worker, q int) {
 	r.s.ReleaseWorker(w)
 }
 
+// subscribeLinks follows link changes through netlink. The updates channel
+// is closed by the library when the subscription fails.
+func (r *Router) subscribeLinks() (chan netlink.LinkUpdate, chan struct{}) {
+	updates := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	if err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
+		ErrorCallback: func(err error) {
+			if !r.stopping.Load() {
+				r.log.Warn("netlink link subscription", "err", err)
+			}
+		},
+	}); err != nil {
+		r.log.Warn("cannot follow link changes (netlink)", "err", err)
+	}
+	return updates, done
+}
+
 // linkUpdate follows an owned interface going down or up and MTU changes.
 func (r *Router) linkUpdate(u netlink.LinkUpdate) {
+	if u.Link == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	a := u.Link.Attrs()
 	for _, it := range r.ifaces {
 		if it.ifindex != a.Index {
@@ -336,6 +360,8 @@ func (r *Router) linkUpdate(u netlink.LinkUpdate) {
 func (r *Router) Close() {
 	r.closeOnce.Do(func() {
 		r.stopping.Store(true)
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		r.wg.Wait()
 		r.running.Store(false)
 		r.release()
@@ -645,16 +671,24 @@ func (r *Router) Workers() []WorkerStats {
 type reloadStats struct {
 	ok, failed  atomic.Uint64
 	lastSuccess atomic.Int64 // unix seconds
+	lastFailed  atomic.Bool  // the most recent attempt was rejected
 }
 
 func (s *reloadStats) note(err error) {
 	if err != nil {
 		s.failed.Add(1)
+		s.lastFailed.Store(true)
 		return
 	}
 	s.ok.Add(1)
 	s.lastSuccess.Store(time.Now().Unix())
+	s.lastFailed.Store(false)
 }
+
+// LastReloadSucceeded reports whether the most recent configuration (the
+// start, or the last SIGHUP) was applied, so an alert can tell "running on
+// a rejected file" from "fixed since".
+func (r *Router) LastReloadSucceeded() bool { return !r.reloads.lastFailed.Load() }
 
 // ReloadStats reports how many reloads succeeded and failed (a file that
 // did not parse counts as failed) and when the last one succeeded (the

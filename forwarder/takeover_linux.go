@@ -6,20 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 )
-
-// lockDir holds one lock file per owned interface. The lock is an flock,
-// released by the kernel when the process dies however it dies, so a
-// crashed router never leaves an interface "taken".
-const lockDir = "/run/nexthop"
 
 // ErrInterfaceTaken means another router already owns the interface.
 var ErrInterfaceTaken = errors.New("interface is already used by another nexthop router")
@@ -29,7 +23,7 @@ var ErrInterfaceTaken = errors.New("interface is already used by another nexthop
 // Everything in it dies with the process (flock, bpf_link), so a SIGKILL
 // leaves the interface exactly as it was found.
 type takeover struct {
-	lock    *os.File
+	lock    int // abstract unix socket; -1 when not held
 	ingress link.Link
 	egress  link.Link
 	prog    *ebpf.Program
@@ -47,7 +41,7 @@ type takeover struct {
 // PACKET_QDISC_BYPASS and AF_XDP TX bypasses tc, so only the kernel's own
 // frames meet the program.
 func takeInterface(name string, ifindex int) (*takeover, error) {
-	t := &takeover{}
+	t := &takeover{lock: -1}
 	ok := false
 	defer func() {
 		if !ok {
@@ -70,10 +64,12 @@ func takeInterface(name string, ifindex int) (*takeover, error) {
 	if err != nil {
 		return nil, bpfError("load the TCX drop program", err)
 	}
-	if t.ingress, err = link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: t.prog, Attach: ebpf.AttachTCXIngress}); err != nil {
+	// First in the chain (Head), so a program already attached that
+	// passes frames cannot let the kernel see what the router takes.
+	if t.ingress, err = link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: t.prog, Attach: ebpf.AttachTCXIngress, Anchor: link.Head()}); err != nil {
 		return nil, bpfError(fmt.Sprintf("attach TCX ingress on %q", name), err)
 	}
-	if t.egress, err = link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: t.prog, Attach: ebpf.AttachTCXEgress}); err != nil {
+	if t.egress, err = link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: t.prog, Attach: ebpf.AttachTCXEgress, Anchor: link.Head()}); err != nil {
 		return nil, bpfError(fmt.Sprintf("attach TCX egress on %q", name), err)
 	}
 	ok = true
@@ -93,41 +89,68 @@ func (t *takeover) close() {
 	if t.prog != nil {
 		_ = t.prog.Close()
 	}
-	if t.lock != nil {
-		_ = os.Remove(t.lock.Name())
-		_ = t.lock.Close()
+	if t.lock >= 0 {
+		_ = unix.Close(t.lock)
+		t.lock = -1
 	}
 }
 
-// lockInterface takes an exclusive flock on a file named after the
-// network namespace and interface index, so two routers in the same
-// namespace cannot own one interface while routers in other namespaces are
-// unaffected.
-func lockInterface(name string, ifindex int) (*os.File, error) {
-	if err := os.MkdirAll(lockDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", lockDir, err)
-	}
-	var st unix.Stat_t
-	nsid := "0"
-	if err := unix.Stat("/proc/self/ns/net", &st); err == nil {
-		nsid = strconv.FormatUint(st.Ino, 10)
-	}
-	path := filepath.Join(lockDir, fmt.Sprintf("netns%s-if%d.lock", nsid, ifindex))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		owner, _ := os.ReadFile(path)
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("interface %q: %w (pid %s, lock %s); stop it first", name, ErrInterfaceTaken, strings.TrimSpace(string(owner)), path)
+// lockWait is how long a new router waits for the previous owner of an
+// interface to finish exiting: a killed router still holds its lock while
+// the kernel unmaps its rings (measured: up to about 2 s).
+const lockWait = 5 * time.Second
+
+// lockInterface claims the interface with an abstract unix socket named
+// after its index. Abstract names live in the network namespace, need no
+// file permissions (so the router works with capabilities instead of
+// root), and vanish when the owning process dies, however it dies. A
+// claimed name is retried for lockWait, then reported with the owner's pid.
+func lockInterface(name string, ifindex int) (int, error) {
+	addr := &unix.SockaddrUnix{Name: "@nexthop/if" + strconv.Itoa(ifindex)}
+	deadline := time.Now().Add(lockWait)
+	for {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return -1, fmt.Errorf("interface %q: lock socket: %w", name, err)
 		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		err = unix.Bind(fd, addr)
+		if err == nil {
+			if err := unix.Listen(fd, 16); err != nil {
+				unix.Close(fd)
+				return -1, fmt.Errorf("interface %q: lock socket: %w", name, err)
+			}
+			return fd, nil
+		}
+		unix.Close(fd)
+		if !errors.Is(err, unix.EADDRINUSE) {
+			return -1, fmt.Errorf("interface %q: lock socket: %w", name, err)
+		}
+		if time.Now().After(deadline) {
+			owner := "unknown"
+			if pid := lockOwner(addr); pid > 0 {
+				owner = strconv.Itoa(pid)
+			}
+			return -1, fmt.Errorf("interface %q: %w (pid %s); stop it first", name, ErrInterfaceTaken, owner)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	_ = f.Truncate(0)
-	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	return f, nil
+}
+
+// lockOwner asks the kernel which process holds a lock socket.
+func lockOwner(addr *unix.SockaddrUnix) int {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, addr); err != nil {
+		return 0
+	}
+	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	if err != nil {
+		return 0
+	}
+	return int(cred.Pid)
 }
 
 // bpfError turns EPERM into advice: cilium/ebpf appends "MEMLOCK may be too

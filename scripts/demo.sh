@@ -60,11 +60,13 @@ YAML
 echo "== starting nexthop in $R"
 ip netns exec $R bin/router -config "$dir/router.yaml" 2>"$dir/router.log" &
 router_pid=$!
+healthy=""
 for _ in $(seq 100); do
-  [ "$(ip netns exec $R curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9469/healthz)" = 200 ] && break
+  [ "$(ip netns exec $R curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9469/healthz)" = 200 ] && { healthy=1; break; }
   kill -0 $router_pid 2>/dev/null || { cat "$dir/router.log"; echo "demo: router failed to start"; exit 1; }
   sleep 0.1
 done
+[ -n "$healthy" ] || { cat "$dir/router.log"; echo "demo: router not healthy after 10 s"; exit 1; }
 sed 's/^/   router: /' "$dir/router.log" | head -5
 
 echo "== ping A → B through nexthop (IPv4 and IPv6)"
@@ -79,6 +81,6 @@ fg bash -c "ip netns exec $A iperf3 -c 198.18.2.2 -t 3 -C cubic | grep -E 'sende
 wait $iperf_pid 2>/dev/null || true
 
 echo "== metrics excerpt (http://127.0.0.1:9469/metrics inside $R)"
-ip netns exec $R curl -s http://127.0.0.1:9469/metrics | grep -E '^router_' | head -15 | sed 's/^/   /'
+ip netns exec $R curl -s http://127.0.0.1:9469/metrics | grep -E '^router_(ip_forwarded|ip_dropped_packets_total.*reason="(exhausted_ttl|unrouteable)"|neighbor_entries.*state="reachable"|link_rx_packets|worker_busy_ratio|build_info)' | grep -v ' 0$' | head -15 | sed 's/^/   /'
 
 echo "== done; removing the namespaces"

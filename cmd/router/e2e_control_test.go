@@ -184,3 +184,50 @@ func txPackets(t *testing.T, tp *topo, dev string) int {
 	v, _ := strconv.Atoi(m[1])
 	return v
 }
+
+// cpuSeconds is the user+system CPU time of a process, from /proc.
+func cpuSeconds(t *testing.T, pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name (which may contain spaces).
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ
+}
+
+// TestEndToEndIdleAfterLinkFlap: after an owned port goes down and up, an
+// idle router sleeps again. (A socket error left unread made poll(2)
+// return at once forever: both CPUs spun.) This detects a busy loop, not a
+// speed: an idle router uses next to nothing, a spinning one a whole core.
+func TestEndToEndIdleAfterLinkFlap(t *testing.T) {
+	tp := newTopo(t)
+	p := tp.startRouter(t, baseConfig)
+	tp.r.Run("ip", "link", "set", "r2", "down")
+	time.Sleep(300 * time.Millisecond)
+	tp.r.Run("ip", "link", "set", "r2", "up")
+	if !waitFor(5*time.Second, func() bool { return tp.healthz() == "200" }) {
+		t.Fatalf("/healthz %s after the flap", tp.healthz())
+	}
+	before := cpuSeconds(t, p.cmd.Process.Pid)
+	time.Sleep(2 * time.Second)
+	used := cpuSeconds(t, p.cmd.Process.Pid) - before
+	if used > 1.0 {
+		t.Errorf("idle router used %.2f s of CPU in 2 s after a link flap: a worker is spinning", used)
+	}
+}
+
+// TestEndToEndRestartAfterKill: a router started right after the previous
+// one was SIGKILLed waits for the dying process to let go of the
+// interfaces instead of failing.
+func TestEndToEndRestartAfterKill(t *testing.T) {
+	tp := newTopo(t)
+	p := tp.startRouter(t, baseConfig)
+	_ = p.cmd.Process.Kill()
+	tp.startRouter(t, baseConfig)
+	if out, err := tp.a.Try("ping", "-c", "2", "-i", "0.2", "-W", "2", "198.18.2.2"); err != nil {
+		t.Errorf("no forwarding after the restart:\n%s", out)
+	}
+}

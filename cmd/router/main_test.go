@@ -3,15 +3,17 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// TestBadConfigs runs the command on every bad configuration in
+// TestBadConfigs runs the real binary on every bad configuration in
 // forwarder/testdata: each must exit with status 2 and print the message
 // its first line promises.
 func TestBadConfigs(t *testing.T) {
+	bin := buildRouter(t)
 	files, err := filepath.Glob("../../forwarder/testdata/bad-*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no bad configs found: %v", err)
@@ -28,9 +30,11 @@ func TestBadConfigs(t *testing.T) {
 				t.Fatalf("%s has no '# Expect:' first line", f)
 			}
 			for _, args := range [][]string{{"-config", f}, {"-check", "-config", f}} {
-				var stdout, stderr bytes.Buffer
-				code := run(args, &stdout, &stderr)
-				if code != 2 {
+				var stderr bytes.Buffer
+				cmd := exec.Command(bin, args...)
+				cmd.Stderr = &stderr
+				err := cmd.Run()
+				if code := exitCode(err); code != 2 {
 					t.Errorf("router %v: exit %d, want 2", args, code)
 				}
 				if !strings.Contains(stderr.String(), want) {

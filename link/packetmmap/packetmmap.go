@@ -25,10 +25,13 @@ const (
 	// DefaultBlockSize groups 15 default frames per 1 MiB kernel block,
 	// an allocation order the kernel serves without waste.
 	DefaultBlockSize = 1 << 20
-	// DefaultRXFrames and DefaultTXFrames size each ring: 240 frames are
-	// 16 MiB of ring memory and about 200 µs of buffering at 1 Mpps.
+	// DefaultRXFrames sizes each RX ring: 240 frames are 16 MiB of ring
+	// memory and about 200 µs of buffering at 1 Mpps.
 	DefaultRXFrames = 240
-	DefaultTXFrames = 240
+	// DefaultTXFrames sizes each TX ring. With PACKET_QDISC_BYPASS the
+	// kernel sends a batch inside the kick, so a ring only ever holds about
+	// one batch: 120 frames (8 MiB) leave room for two.
+	DefaultTXFrames = 120
 
 	tpacketAlign   = 16
 	tpacket2HdrLen = 32 // sizeof(struct tpacket2_hdr)
@@ -98,9 +101,13 @@ type Endpoint struct {
 	tx       []*txRing
 	closeOne sync.Once
 
-	mu         sync.Mutex
-	dispatcher stack.NetworkDispatcher
+	// dispatcher is read on every Poll, so it is an atomic pointer, not a
+	// field under a lock.
+	dispatcher atomic.Pointer[dispatcherBox]
 }
+
+// dispatcherBox lets an interface value live behind an atomic.Pointer.
+type dispatcherBox struct{ d stack.NetworkDispatcher }
 
 var (
 	_ stack.LinkEndpoint = (*Endpoint)(nil)
@@ -226,17 +233,15 @@ func (e *Endpoint) Capabilities() stack.LinkEndpointCapabilities {
 
 // Attach implements stack.LinkEndpoint.
 func (e *Endpoint) Attach(d stack.NetworkDispatcher) {
-	e.mu.Lock()
-	e.dispatcher = d
-	e.mu.Unlock()
+	if d == nil {
+		e.dispatcher.Store(nil)
+		return
+	}
+	e.dispatcher.Store(&dispatcherBox{d})
 }
 
 // IsAttached implements stack.LinkEndpoint.
-func (e *Endpoint) IsAttached() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.dispatcher != nil
-}
+func (e *Endpoint) IsAttached() bool { return e.dispatcher.Load() != nil }
 
 // NumRXQueues implements stack.QueuePoller.
 func (e *Endpoint) NumRXQueues() int { return len(e.rx) }
@@ -248,13 +253,11 @@ func (e *Endpoint) RXFD(q int) int { return e.rx[q].fd }
 // Poll implements stack.QueuePoller: it takes up to one batch of frames
 // from RX ring q, in place, and delivers them on w.
 func (e *Endpoint) Poll(w *stack.Worker, q int) int {
-	e.mu.Lock()
-	d := e.dispatcher
-	e.mu.Unlock()
-	if d == nil {
+	b := e.dispatcher.Load()
+	if b == nil {
 		return 0
 	}
-	return e.rx[q].poll(w, d)
+	return e.rx[q].poll(w, b.d)
 }
 
 // WritePackets implements stack.LinkEndpoint: it copies each frame into the
