@@ -119,19 +119,14 @@ func New(cfg *Config, opts Options) (_ *Router, err error) {
 			return nil, &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q not found (ip link show lists the interfaces)", ic.Name)}
 		}
 		a := l.Attrs()
-		if len(a.HardwareAddr) != 6 {
-			return nil, &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q is not an Ethernet interface", ic.Name)}
+		if err := checkLink(cfg, ic, a); err != nil {
+			return nil, err
 		}
 		it := &iface{cfg: ic, ifindex: a.Index, queues: ic.Queues, fixedMTU: ic.MTU != 0}
 		if it.queues == 0 {
 			it.queues = max(1, a.NumRxQueues)
 		}
-		switch ic.Mode {
-		case "afxdp":
-			return nil, &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q: mode afxdp is not built yet in this version; use mode: packetmmap or auto", ic.Name)}
-		default:
-			it.mode = "packetmmap"
-		}
+		it.mode = "packetmmap"
 		it.linkUp.Store(a.Flags&net.FlagUp != 0 && (a.OperState == netlink.OperUp || a.OperState == netlink.OperUnknown))
 		r.ifaces = append(r.ifaces, it)
 		r.workers = max(r.workers, it.queues)
@@ -573,12 +568,28 @@ func CheckInterfaces(cfg *Config) error {
 		if err != nil {
 			return &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q not found (ip link show lists the interfaces)", ic.Name)}
 		}
-		if len(l.Attrs().HardwareAddr) != 6 {
-			return &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q is not an Ethernet interface", ic.Name)}
+		if err := checkLink(cfg, ic, l.Attrs()); err != nil {
+			return err
 		}
-		if ic.Mode == "afxdp" {
-			return &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf("interface %q: mode afxdp is not built yet in this version; use mode: packetmmap or auto", ic.Name)}
-		}
+	}
+	return nil
+}
+
+// checkLink holds an interface's configuration against what the kernel
+// says about it, so `router -check` and a start reject the same things.
+func checkLink(cfg *Config, ic InterfaceConfig, a *netlink.LinkAttrs) error {
+	bad := func(format string, args ...any) error {
+		return &ConfigError{File: cfg.File, Line: ic.Line, Field: "interfaces", Msg: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case len(a.HardwareAddr) != 6:
+		return bad("interface %q is not an Ethernet interface", ic.Name)
+	case ic.Mode == "afxdp":
+		return bad("interface %q: mode afxdp is not built yet in this version; use mode: packetmmap or auto", ic.Name)
+	case ic.Queues > max(1, a.NumRxQueues):
+		return bad("interface %q: queues: %d, but it has %d RX queues (0 means all of them)", ic.Name, ic.Queues, max(1, a.NumRxQueues))
+	case ic.MTU > a.MTU:
+		return bad("interface %q: mtu %d is above the interface's MTU %d; raise it first (ip link set %s mtu %d) or leave mtu at 0", ic.Name, ic.MTU, a.MTU, ic.Name, ic.MTU)
 	}
 	return nil
 }

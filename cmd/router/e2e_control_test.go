@@ -231,3 +231,26 @@ func TestEndToEndRestartAfterKill(t *testing.T) {
 		t.Errorf("no forwarding after the restart:\n%s", out)
 	}
 }
+
+// TestEndToEndCheckAgainstInterfaces: -check holds queues and mtu against
+// what the kernel reports for the real interfaces, and so does a start.
+func TestEndToEndCheckAgainstInterfaces(t *testing.T) {
+	tp := newTopo(t)
+	bin := buildRouter(t)
+	for _, c := range []struct{ edit, want string }{
+		{"    queues: 8\n", `interface "r1": queues: 8, but it has`},
+		{"    mtu: 9000\n", `interface "r1": mtu 9000 is above the interface's MTU 1500`},
+	} {
+		cfg := strings.Replace(baseConfig, "  - name: r2\n", c.edit+"  - name: r2\n", 1)
+		path := tp.dir + "/check.yaml"
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"-check", "-config", path}, {"-config", path}} {
+			out, err := tp.r.Try(append([]string{bin}, args...)...)
+			if code := exitCode(err); code != 2 || !strings.Contains(out, c.want) {
+				t.Errorf("router %v with %q: exit %d, output\n%s\nwant exit 2 and %q", args, strings.TrimSpace(c.edit), code, out, c.want)
+			}
+		}
+	}
+}

@@ -51,6 +51,13 @@ func TestCommandLine(t *testing.T) {
 	if err := os.WriteFile(missing, []byte("interfaces:\n  - name: nh-nosuch0\n    addresses: [198.18.0.1/24]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// lo is not Ethernet, which -check reports first; a veth would need
+	// root, so the MTU rule is checked through the config parser's limit
+	// and the Ethernet rule here.
+	loMTU := filepath.Join(dir, "lo.yaml")
+	if err := os.WriteFile(loMTU, []byte("interfaces:\n  - name: lo\n    addresses: [198.18.0.1/24]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		code int
@@ -62,6 +69,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"-config", filepath.Join(dir, "nope.yaml")}, 2, "nope.yaml"},
 		{[]string{"-check", "-config", missing}, 2, `missing-if.yaml:2: interfaces: interface "nh-nosuch0" not found`},
 		{[]string{"-bogus"}, 2, "flag provided but not defined"},
+		{[]string{"-check", "-config", loMTU}, 2, `interface "lo" is not an Ethernet interface`},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(c.args, &stdout, &stderr)
