@@ -5,9 +5,13 @@
 # either forwards in the kernel (addresses on r1/r2, ip_forward=1) or runs
 # bin/router (no kernel addresses). Runs alternate so drift hits both.
 # Usage (root): bench/compare.sh [rounds]   — prints a Markdown table.
+# MODE=afxdp adds rounds through nexthop with `mode: afxdp`, XDP in generic
+# and in driver mode; AF_XDP carries no checksum or GSO metadata, so then
+# the hosts' TX checksum offload (and TSO) is off for every path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
+MODE=${MODE:-}
 [ "$(id -u)" = 0 ] || { echo "compare.sh: run as root" >&2; exit 1; }
 make --no-print-directory build >/dev/null
 
@@ -42,6 +46,12 @@ interfaces:
 metrics:
   listen: ""
 YAML
+sed 's/^  - name: \(r[12]\)$/  - name: \1\n    mode: afxdp/' "$dir/router.yaml" > "$dir/router-afxdp.yaml"
+if [ "$MODE" = afxdp ]; then
+  ip netns exec $A ethtool -K a0 tx off >/dev/null; ip netns exec $B ethtool -K b0 tx off >/dev/null
+  ip netns exec $D1 ethtool -K d0 tx off >/dev/null
+  echo "MODE=afxdp: host TX checksum offload and TSO off on every path" >&2
+fi
 
 kernel_on() {
   ip -n $R addr add 198.18.1.1/24 dev r1; ip -n $R addr add 198.18.2.1/24 dev r2
@@ -53,7 +63,7 @@ kernel_off() {
   ip -n $A neigh flush all; ip -n $B neigh flush all
 }
 nexthop_on() {
-  ip netns exec $R bin/router -config "$dir/router.yaml" 2>"$dir/router.log" &
+  ip netns exec $R bin/router -config "$dir/${1:-router.yaml}" 2>"$dir/router.log" &
   router_pid=$!
   for _ in $(seq 100); do ip netns exec $A ping -c1 -W0.1 198.18.1.1 >/dev/null 2>&1 && break; sleep 0.05; done
 }
@@ -69,12 +79,26 @@ tput() {
   wait $s 2>/dev/null || true
 }
 
-declare -a d_rtt k_rtt n_rtt d_bw k_bw n_bw
+# hosts_txq N: the hosts send on N TX queues; 2 (more than the router
+# side's one active RX queue) rules out driver-mode XDP, so AF_XDP runs
+# generic.
+hosts_txq() { ip netns exec $A ethtool -L a0 tx "$1"; ip netns exec $B ethtool -L b0 tx "$1"; }
+xdp_mode() { grep -o 'XDP [a-z]* mode' "$dir/router.log" | sort -u | paste -sd, -; }
+
+declare -a d_rtt k_rtt n_rtt d_bw k_bw n_bw g_rtt g_bw x_rtt x_bw
 for i in $(seq "$rounds"); do
   d_rtt+=("$(rtt $D1 198.18.3.2)"); d_bw+=("$(tput $D1 198.18.3.2 $D2)")
   kernel_on;  k_rtt+=("$(rtt $A 198.18.2.2)"); k_bw+=("$(tput $A 198.18.2.2 $B)"); kernel_off
   nexthop_on; n_rtt+=("$(rtt $A 198.18.2.2)"); n_bw+=("$(tput $A 198.18.2.2 $B)"); nexthop_off
-  echo "round $i: direct ${d_rtt[-1]} µs ${d_bw[-1]} Gbit/s | kernel ${k_rtt[-1]} µs ${k_bw[-1]} Gbit/s | nexthop ${n_rtt[-1]} µs ${n_bw[-1]} Gbit/s" >&2
+  line="round $i: direct ${d_rtt[-1]} µs ${d_bw[-1]} Gbit/s | kernel ${k_rtt[-1]} µs ${k_bw[-1]} Gbit/s | nexthop ${n_rtt[-1]} µs ${n_bw[-1]} Gbit/s"
+  if [ "$MODE" = afxdp ]; then
+    hosts_txq 2; nexthop_on router-afxdp.yaml; gm=$(xdp_mode)
+    g_rtt+=("$(rtt $A 198.18.2.2)"); g_bw+=("$(tput $A 198.18.2.2 $B)"); nexthop_off; hosts_txq 1
+    nexthop_on router-afxdp.yaml; xm=$(xdp_mode)
+    x_rtt+=("$(rtt $A 198.18.2.2)"); x_bw+=("$(tput $A 198.18.2.2 $B)"); nexthop_off
+    line="$line | afxdp ($gm) ${g_rtt[-1]} µs ${g_bw[-1]} Gbit/s | afxdp ($xm) ${x_rtt[-1]} µs ${x_bw[-1]} Gbit/s"
+  fi
+  echo "$line" >&2
 done
 
 stats() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%s (%s–%s)", m, a[1], a[NR]}'; }
@@ -85,6 +109,10 @@ echo "|---|---|---|"
 echo "| direct veth (floor) | $(stats "${d_rtt[@]}") | $(stats "${d_bw[@]}") |"
 echo "| Linux kernel forwarding | $(stats "${k_rtt[@]}") | $(stats "${k_bw[@]}") |"
 echo "| nexthop (packetmmap) | $(stats "${n_rtt[@]}") | $(stats "${n_bw[@]}") |"
+if [ "$MODE" = afxdp ]; then
+  echo "| nexthop (afxdp, XDP generic) | $(stats "${g_rtt[@]}") | $(stats "${g_bw[@]}") |"
+  echo "| nexthop (afxdp, XDP driver) | $(stats "${x_rtt[@]}") | $(stats "${x_bw[@]}") |"
+fi
 kr=$(med "${k_rtt[@]}"); nr=$(med "${n_rtt[@]}"); kb=$(med "${k_bw[@]}"); nb=$(med "${n_bw[@]}")
 echo
 echo "nexthop vs kernel: RTT +$(awk -v a="$nr" -v b="$kr" 'BEGIN{printf "%.0f", a-b}') µs; throughput ratio $(awk -v a="$nb" -v b="$kb" 'BEGIN{printf "%.2f", a/b}')"

@@ -21,6 +21,7 @@ import (
 	"github.com/nexthop-router/nexthop/arp"
 	"github.com/nexthop-router/nexthop/ipv4"
 	"github.com/nexthop-router/nexthop/ipv6"
+	"github.com/nexthop-router/nexthop/link/afxdp"
 	"github.com/nexthop-router/nexthop/link/packetmmap"
 	"github.com/nexthop-router/nexthop/ndp"
 	"github.com/nexthop-router/nexthop/stack"
@@ -37,7 +38,16 @@ type Options struct {
 	// IdlePoll is how long an idle worker sleeps in poll(2) before it
 	// checks for shutdown; frames wake it at once. 0 means 50 ms.
 	IdlePoll time.Duration
+	// AutoAFXDP makes `mode: auto` try the AF_XDP link first and fall
+	// back to PACKET_MMAP when it fails. Off (the default), auto means
+	// packetmmap: AF_XDP carries no checksum or GSO metadata, so on veth
+	// (and with GRO in generic mode) TCP from hosts with offloads on
+	// breaks or crawls; see autoWhy.
+	AutoAFXDP bool
 }
+
+// autoWhy is logged when `mode: auto` picks packetmmap.
+const autoWhy = "mode: auto picks packetmmap: AF_XDP cannot carry GSO super-packets or unfinished checksums (veth hosts with offloads on); set mode: afxdp to use it"
 
 // rxLink is a link whose RX queues a worker polls and, when idle, waits on.
 type rxLink interface {
@@ -71,7 +81,15 @@ type Router struct {
 	cfg    *Config
 	ifaces []*iface
 
-	workers     int
+	workers int
+	// ws are the data workers, made in New so their IDs (queue q's is
+	// q+1; the control worker is 0) are known when the links open; Run
+	// starts their goroutines.
+	ws []*stack.Worker
+	// umems are the AF_XDP UMEMs by queue index (nil until an interface
+	// on that queue uses AF_XDP), shared by every AF_XDP interface the
+	// queue's worker serves. Closed after the links.
+	umems       []*afxdp.UMEM
 	workerStats []workerStats
 	reloads     reloadStats
 	stopping    atomic.Bool
@@ -125,6 +143,14 @@ func New(cfg *Config, opts Options) (_ *Router, err error) {
 		it := &iface{cfg: ic, ifindex: a.Index, queues: ic.Queues, fixedMTU: ic.MTU != 0}
 		if it.queues == 0 {
 			it.queues = max(1, a.NumRxQueues)
+			// AF_XDP binds only to the queues in use (ethtool -l), which
+			// can be fewer than the device has: a veth has one per CPU
+			// but uses one. PACKET_MMAP keeps its count.
+			if ic.Mode == "afxdp" || (opts.AutoAFXDP && (ic.Mode == "" || ic.Mode == "auto")) {
+				if n, err := afxdp.ActiveRXQueues(ic.Name); err == nil {
+					it.queues = min(it.queues, n)
+				}
+			}
 		}
 		it.mode = "packetmmap"
 		it.linkUp.Store(a.Flags&net.FlagUp != 0 && (a.OperState == netlink.OperUp || a.OperState == netlink.OperUnknown))
@@ -132,30 +158,35 @@ func New(cfg *Config, opts Options) (_ *Router, err error) {
 		r.workers = max(r.workers, it.queues)
 	}
 
+	// The data workers exist before the links: AF_XDP UMEMs and TX rings
+	// are keyed by worker ID. stack.NewWorker hands out the lowest free
+	// ID, so queue q's worker is q+1 (0 is the control worker).
+	for q := 0; q < r.workers; q++ {
+		w, err := r.s.NewWorker()
+		if err != nil {
+			return nil, err
+		}
+		if w.ID() != q+1 {
+			return nil, fmt.Errorf("stack worker for queue %d got ID %d, want %d", q, w.ID(), q+1)
+		}
+		r.ws = append(r.ws, w)
+	}
+	r.umems = make([]*afxdp.UMEM, r.workers)
+
 	for i, it := range r.ifaces {
 		if it.take, err = takeInterface(it.cfg.Name, it.ifindex); err != nil {
 			return nil, err
 		}
-		pm, err := packetmmap.New(packetmmap.Options{
-			Interface: it.cfg.Name,
-			Queues:    it.queues,
-			// Writers: the control worker (ID 0) and every data worker.
-			Writers: r.workers + 1,
-		})
+		why, err := r.openLink(it)
 		if err != nil {
-			return nil, fmt.Errorf("interface %q: %w", it.cfg.Name, err)
+			return nil, err
 		}
-		it.link = pm
 		if it.fixedMTU {
-			pm.SetMTU(uint32(it.cfg.MTU))
-		}
-		why := "mode: packetmmap"
-		if it.cfg.Mode == "" || it.cfg.Mode == "auto" {
-			why = "mode: auto; the AF_XDP link is not built yet in this version"
+			it.link.SetMTU(uint32(it.cfg.MTU))
 		}
 		r.log.Info("interface taken over", "interface", it.cfg.Name, "ifindex", it.ifindex,
-			"link", it.mode, "why", why, "queues", it.queues, "mtu", pm.MTU(), "mac", pm.LinkAddress().String(), "up", it.linkUp.Load())
-		if it.nic, err = r.s.CreateNIC(stack.NICID(i+1), it.cfg.Name, pm); err != nil {
+			"link", it.mode, "why", why, "queues", it.queues, "mtu", it.link.MTU(), "mac", it.link.LinkAddress().String(), "up", it.linkUp.Load())
+		if it.nic, err = r.s.CreateNIC(stack.NICID(i+1), it.cfg.Name, it.link); err != nil {
 			return nil, err
 		}
 		for _, a := range it.cfg.Addresses {
@@ -182,6 +213,95 @@ func rateOption(v int) int {
 		return -1 // config 0 = unlimited; ipv4/ipv6 Options 0 = default
 	}
 	return v
+}
+
+// openLink opens it.link in the configured mode and says why that link
+// runs: mode: packetmmap and afxdp get what they ask for (afxdp fails with
+// the kernel's reason), auto gets packetmmap unless Options.AutoAFXDP, and
+// then AF_XDP with packetmmap as the fallback.
+func (r *Router) openLink(it *iface) (why string, err error) {
+	switch it.cfg.Mode {
+	case "afxdp":
+		xe, err := r.openAFXDP(it)
+		if err != nil {
+			return "", fmt.Errorf("interface %q: mode afxdp: %w (mode: packetmmap works without AF_XDP)", it.cfg.Name, err)
+		}
+		it.link, it.mode = xe, "afxdp"
+		return afxdpWhy("mode: afxdp", xe), nil
+	case "packetmmap":
+		why = "mode: packetmmap"
+	default: // "", "auto"
+		why = autoWhy
+		if r.opts.AutoAFXDP {
+			xe, xerr := r.openAFXDP(it)
+			if xerr == nil {
+				it.link, it.mode = xe, "afxdp"
+				return afxdpWhy("mode: auto", xe), nil
+			}
+			why = fmt.Sprintf("mode: auto; AF_XDP failed, so packetmmap: %v", xerr)
+		}
+	}
+	pm, err := packetmmap.New(packetmmap.Options{
+		Interface: it.cfg.Name,
+		Queues:    it.queues,
+		// Writers: the control worker (ID 0) and every data worker.
+		Writers: r.workers + 1,
+	})
+	if err != nil {
+		return "", fmt.Errorf("interface %q: %w", it.cfg.Name, err)
+	}
+	it.link, it.mode = pm, "packetmmap"
+	return why, nil
+}
+
+// openAFXDP opens an AF_XDP link on the interface's queues, each bound to the UMEM of
+// the queue's worker (made on first use), with the XDP program in driver
+// mode when the driver allows it, else generic mode.
+func (r *Router) openAFXDP(it *iface) (*afxdp.Endpoint, error) {
+	umems := make([]*afxdp.UMEM, it.queues)
+	for q := range umems {
+		if r.umems[q] == nil {
+			u, err := afxdp.NewUMEM(afxdp.UMEMOptions{
+				FrameSize: afxdp.DefaultFrameSize,
+				NumFrames: r.umemFrames(),
+				Worker:    r.ws[q].ID(),
+			})
+			if err != nil {
+				return nil, err
+			}
+			r.umems[q] = u
+		}
+		umems[q] = r.umems[q]
+	}
+	return afxdp.New(afxdp.Options{
+		Interface: it.cfg.Name,
+		UMEMs:     umems,
+		Mode:      afxdp.ModeAuto,
+		// Copy mode: a UMEM shared with a second interface whose driver
+		// lacks zero-copy cannot bind to a zero-copy UMEM, and veth has
+		// none. Zero-copy on capable NICs is left for later.
+		ZeroCopy: false,
+	})
+}
+
+// umemFrames sizes a worker's UMEM: every AF_XDP socket on it can lend a
+// full fill ring and a full TX ring to the kernel, and at least as many
+// frames again stay free for the stack and for copies.
+func (r *Router) umemFrames() int {
+	n := afxdp.DefaultNumFrames
+	for n < 2*len(r.ifaces)*2*afxdp.DefaultRingSize {
+		n *= 2
+	}
+	return n
+}
+
+func afxdpWhy(prefix string, xe *afxdp.Endpoint) string {
+	mode, why := xe.Mode()
+	copyMode := "copy"
+	if xe.ZeroCopy(0) {
+		copyMode = "zero-copy"
+	}
+	return fmt.Sprintf("%s; XDP %v mode (%s), %s sockets", prefix, mode, why, copyMode)
 }
 
 // Stack is the router's stack (for metrics and tests).
@@ -218,11 +338,7 @@ func (r *Router) Run(ctx context.Context) error {
 	if need := r.workers + 2; runtime.GOMAXPROCS(0) < need {
 		runtime.GOMAXPROCS(need)
 	}
-	for q := 0; q < r.workers; q++ {
-		w, err := r.s.NewWorker()
-		if err != nil {
-			return err
-		}
+	for q, w := range r.ws {
 		r.wg.Add(1)
 		go r.worker(w, q)
 	}
@@ -378,6 +494,17 @@ func (r *Router) release() {
 			it.link.Close()
 		}
 		it.take.close()
+	}
+	// UMEMs go after every link that used them: closing an endpoint takes
+	// back the frames lent to its sockets.
+	for q, u := range r.umems {
+		if u == nil {
+			continue
+		}
+		if err := u.Close(); err != nil {
+			r.log.Warn("close AF_XDP UMEM", "queue", q, "err", err)
+		}
+		r.umems[q] = nil
 	}
 }
 
@@ -584,8 +711,6 @@ func checkLink(cfg *Config, ic InterfaceConfig, a *netlink.LinkAttrs) error {
 	switch {
 	case len(a.HardwareAddr) != 6:
 		return bad("interface %q is not an Ethernet interface", ic.Name)
-	case ic.Mode == "afxdp":
-		return bad("interface %q: mode afxdp is not built yet in this version; use mode: packetmmap or auto", ic.Name)
 	case ic.Queues > max(1, a.NumRxQueues):
 		return bad("interface %q: queues: %d, but it has %d RX queues (0 means all of them)", ic.Name, ic.Queues, max(1, a.NumRxQueues))
 	case ic.MTU > a.MTU:
@@ -719,30 +844,98 @@ func (r *Router) ReloadFile(path string) error {
 	return r.Reload(cfg)
 }
 
-// LinkStats are one interface's link counters.
+// LinkStats are one interface's link counters, the same shape for every
+// link kind.
 type LinkStats struct {
-	// Interface and Mode name the link ("packetmmap").
+	// Interface and Mode name the link ("packetmmap" or "afxdp").
 	Interface, Mode string
-	// RX holds one entry per RX queue, TX one per TX ring (writer).
-	RX, TX []packetmmap.Stats
+	// HasFillRing is true for AF_XDP links, the only ones whose
+	// RXQueueStats.FillRingEmpty means anything.
+	HasFillRing bool
+	// RX holds one entry per RX queue. TX holds one entry per writer,
+	// indexed by stack worker ID: TX[0] is the control worker (AF_XDP: the
+	// copying slow path, also used by workers with no socket on the
+	// interface), TX[q+1] the worker of RX queue q.
+	RX []RXQueueStats
+	TX []TXQueueStats
+}
+
+// RXQueueStats are one RX queue's counters.
+type RXQueueStats struct {
+	Packets, Bytes uint64
+	// Truncated frames were longer than a ring frame (PACKET_MMAP) and were
+	// dropped.
+	Truncated uint64
+	// KernelDrops are frames the kernel could not place: PACKET_STATISTICS
+	// tp_drops, or XDP_STATISTICS rx_dropped + rx_ring_full.
+	KernelDrops uint64
+	// FillRingEmpty counts the times the kernel found the AF_XDP fill ring
+	// empty (XDP_STATISTICS rx_fill_ring_empty_descs).
+	FillRingEmpty uint64
+}
+
+// TXQueueStats are one writer's TX counters.
+type TXQueueStats struct {
+	Packets, Bytes uint64
+	// RingFull frames found no free TX slot (AF_XDP: or no free UMEM
+	// frame to copy into) and were dropped.
+	RingFull uint64
+	// TooBig frames did not fit a frame or the MTU and were dropped.
+	TooBig uint64
+	// Errors are failed doorbells (sendto errors other than EAGAIN), and
+	// for AF_XDP TX descriptors the kernel rejected.
+	Errors uint64
 }
 
 // Links returns every owned interface's link counters.
 func (r *Router) Links() []LinkStats {
 	var out []LinkStats
 	for _, it := range r.ifaces {
-		pm, ok := it.link.(*packetmmap.Endpoint)
-		if !ok {
-			continue
-		}
 		ls := LinkStats{Interface: it.cfg.Name, Mode: it.mode}
-		for q := 0; q < pm.NumRXQueues(); q++ {
-			ls.RX = append(ls.RX, pm.RXQueueStats(q))
-		}
-		for i := 0; i < pm.NumTXRings(); i++ {
-			ls.TX = append(ls.TX, pm.TXRingStats(i))
+		switch l := it.link.(type) {
+		case *packetmmap.Endpoint:
+			for q := 0; q < l.NumRXQueues(); q++ {
+				ls.RX = append(ls.RX, packetmmapRX(l.RXQueueStats(q)))
+			}
+			for i := 0; i < l.NumTXRings(); i++ {
+				ls.TX = append(ls.TX, packetmmapTX(l.TXRingStats(i)))
+			}
+		case *afxdp.Endpoint:
+			ls.HasFillRing = true
+			sp := l.SlowPathStats()
+			ls.TX = append(ls.TX, TXQueueStats{Packets: sp.TXPackets, Bytes: sp.TXBytes, Errors: sp.TXErrors})
+			for q := 0; q < l.NumRXQueues(); q++ {
+				rx, tx := afxdpStats(l.QueueStats(q))
+				ls.RX = append(ls.RX, rx)
+				ls.TX = append(ls.TX, tx)
+			}
+		default:
+			continue
 		}
 		out = append(out, ls)
 	}
 	return out
+}
+
+func packetmmapRX(s packetmmap.Stats) RXQueueStats {
+	return RXQueueStats{Packets: s.RXPackets, Bytes: s.RXBytes, Truncated: s.RXTruncated, KernelDrops: s.KernelDrops}
+}
+
+func packetmmapTX(s packetmmap.Stats) TXQueueStats {
+	return TXQueueStats{Packets: s.TXPackets, Bytes: s.TXBytes, RingFull: s.TXRingFull, TooBig: s.TXTooBig, Errors: s.TXErrors}
+}
+
+// afxdpStats splits one AF_XDP socket's counters into its RX queue's and
+// its writer's (socket q is written by the worker of queue q only).
+func afxdpStats(s afxdp.Stats) (RXQueueStats, TXQueueStats) {
+	return RXQueueStats{
+			Packets: s.RXPackets, Bytes: s.RXBytes,
+			KernelDrops:   s.Kernel.RXDropped + s.Kernel.RXRingFull,
+			FillRingEmpty: s.Kernel.RXFillRingEmptyDescs,
+		}, TXQueueStats{
+			Packets: s.TXPackets, Bytes: s.TXBytes,
+			RingFull: s.TXRingFull + s.TXNoFrame,
+			TooBig:   s.TXTooBig,
+			Errors:   s.TXErrors + s.Kernel.TXInvalidDescs,
+		}
 }

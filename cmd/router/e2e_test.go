@@ -20,6 +20,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"github.com/vishvananda/netlink"
 
 	"github.com/nexthop-router/nexthop/internal/netnstest"
 )
@@ -113,6 +114,84 @@ func (tp *topo) setOffload(t *testing.T, on bool) {
 	tp.b.Run("ethtool", "-K", "b0", "tx", v)
 }
 
+// linkMode is one way of running the router's links; the main end-to-end
+// tests run once per mode.
+type linkMode struct {
+	name string // subtest name
+	// mode is the interfaces' `mode:`; empty keeps the default (auto).
+	mode string
+	// link is the link the router must report ("link=..." in its log).
+	link string
+	// xdp is the XDP attach mode an afxdp router must report: "driver" on
+	// the default veths, "generic" when the hosts' veths use more TX
+	// queues than the router's use RX queues (driver mode then fails with
+	// ENOSPC and mode: afxdp falls back to generic, saying why).
+	xdp string
+}
+
+var linkModes = []linkMode{
+	{name: "packetmmap", link: "packetmmap"},
+	{name: "afxdp-generic", mode: "afxdp", link: "afxdp", xdp: "generic"},
+	{name: "afxdp-driver", mode: "afxdp", link: "afxdp", xdp: "driver"},
+}
+
+// forEachMode runs f as a subtest per link mode.
+func forEachMode(t *testing.T, f func(t *testing.T, lm linkMode)) {
+	for _, lm := range linkModes {
+		t.Run(lm.name, func(t *testing.T) { f(t, lm) })
+	}
+}
+
+// config sets the mode on every interface of cfg.
+func (lm linkMode) config(cfg string) string {
+	if lm.mode == "" {
+		return cfg
+	}
+	for _, name := range []string{"r1", "r2"} {
+		cfg = strings.Replace(cfg, "  - name: "+name+"\n", "  - name: "+name+"\n    mode: "+lm.mode+"\n", 1)
+	}
+	return cfg
+}
+
+// newTopoMode is newTopo prepared for lm. AF_XDP has no checksum or GSO
+// metadata, so for it the hosts turn TX checksum offload (and with it TSO)
+// off, as real NICs would have it (LINUX-NOTES.md); for generic mode they
+// also send on two TX queues, which rules out driver mode on the router's
+// single active RX queue.
+func newTopoMode(t *testing.T, lm linkMode) *topo {
+	t.Helper()
+	tp := newTopo(t)
+	if lm.link == "afxdp" {
+		tp.setOffload(t, false)
+	}
+	if lm.xdp == "generic" {
+		tp.a.Run("ethtool", "-L", "a0", "tx", "2")
+		tp.b.Run("ethtool", "-L", "b0", "tx", "2")
+	}
+	return tp
+}
+
+// startRouterMode starts the router with cfg in mode lm and checks that it
+// logged the expected link (and XDP attach mode).
+func (tp *topo) startRouterMode(t *testing.T, lm linkMode, cfg string) *routerProc {
+	t.Helper()
+	p := tp.startRouter(t, lm.config(cfg))
+	log := p.stderr.String()
+	want := []string{"interface=r1 ifindex=", "link=" + lm.link}
+	if lm.mode == "" {
+		want = append(want, "mode: auto picks packetmmap: AF_XDP cannot carry GSO super-packets or unfinished checksums")
+	}
+	if lm.xdp != "" {
+		want = append(want, "XDP "+lm.xdp+" mode")
+	}
+	for _, w := range want {
+		if !strings.Contains(log, w) {
+			t.Errorf("router log lacks %q:\n%s", w, log)
+		}
+	}
+	return p
+}
+
 type routerProc struct {
 	cmd    *exec.Cmd
 	stderr *lockedBuffer
@@ -195,9 +274,11 @@ func (p *routerProc) stop(t *testing.T, sig syscall.Signal, timeout time.Duratio
 	}
 }
 
-func TestEndToEndPing(t *testing.T) {
-	tp := newTopo(t)
-	tp.startRouter(t, baseConfig)
+func TestEndToEndPing(t *testing.T) { forEachMode(t, testPing) }
+
+func testPing(t *testing.T, lm linkMode) {
+	tp := newTopoMode(t, lm)
+	tp.startRouterMode(t, lm, baseConfig)
 	for _, c := range []struct {
 		name string
 		ns   *netnstest.NS
@@ -221,8 +302,12 @@ func TestEndToEndPing(t *testing.T) {
 }
 
 func TestEndToEndTTLExpiredAndHostUnreachable(t *testing.T) {
-	tp := newTopo(t)
-	tp.startRouter(t, baseConfig)
+	forEachMode(t, testTTLExpiredAndHostUnreachable)
+}
+
+func testTTLExpiredAndHostUnreachable(t *testing.T, lm linkMode) {
+	tp := newTopoMode(t, lm)
+	tp.startRouterMode(t, lm, baseConfig)
 	out, _ := tp.a.Try("ping", "-c", "1", "-t", "1", "-W", "2", "198.18.2.2")
 	if !strings.Contains(out, "From 198.18.1.1") || !strings.Contains(out, "Time to live exceeded") {
 		t.Errorf("TTL 1 through the router: want Time to live exceeded from 198.18.1.1, got\n%s", out)
@@ -241,11 +326,18 @@ func TestEndToEndTTLExpiredAndHostUnreachable(t *testing.T) {
 
 // TestEndToEndPayloads sends TCP and UDP payloads through the router with
 // the hosts' checksum offload on (the router sees unfinished checksums and
-// super-packets) and off, and compares every byte.
-func TestEndToEndPayloads(t *testing.T) {
-	tp := newTopo(t)
-	tp.startRouter(t, baseConfig)
-	for _, offload := range []bool{true, false} {
+// super-packets; PACKET_MMAP only, AF_XDP cannot carry them) and off, and
+// compares every byte.
+func TestEndToEndPayloads(t *testing.T) { forEachMode(t, testPayloads) }
+
+func testPayloads(t *testing.T, lm linkMode) {
+	tp := newTopoMode(t, lm)
+	tp.startRouterMode(t, lm, baseConfig)
+	offloads := []bool{true, false}
+	if lm.link == "afxdp" {
+		offloads = []bool{false}
+	}
+	for _, offload := range offloads {
 		tp.setOffload(t, offload)
 		for _, dst := range []string{"198.18.2.2", "2001:db8:2::2"} {
 			name := fmt.Sprintf("offload=%v/%s", offload, dst)
@@ -342,11 +434,15 @@ func udpPayload(t *testing.T, tp *topo, dst string) {
 }
 
 func TestEndToEndIperf3(t *testing.T) {
-	tp := newTopo(t)
 	if _, err := exec.LookPath("iperf3"); err != nil {
 		t.Skip("iperf3 not installed (make deps)")
 	}
-	tp.startRouter(t, baseConfig)
+	forEachMode(t, testIperf3)
+}
+
+func testIperf3(t *testing.T, lm linkMode) {
+	tp := newTopoMode(t, lm)
+	tp.startRouterMode(t, lm, baseConfig)
 	srv := tp.b.Command("iperf3", "-s", "-1", "-B", "198.18.2.2")
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -372,7 +468,25 @@ func TestEndToEndIperf3(t *testing.T) {
 	if res.End.SumReceived.Bytes < 10<<20 {
 		t.Errorf("iperf3 moved only %.0f bytes in 3 s: the TCP path through the router is broken", res.End.SumReceived.Bytes)
 	}
-	t.Logf("iperf3 TCP through the router: %.2f Gbit/s", res.End.SumReceived.BitsPerSecond/1e9)
+	t.Logf("iperf3 TCP through the router (%s): %.2f Gbit/s", lm.name, res.End.SumReceived.BitsPerSecond/1e9)
+	// The link's own counters, per queue, are exported for either kind;
+	// the fill-ring counter only for AF_XDP.
+	scrape := tp.r.Run("curl", "-s", "--max-time", "5", "http://127.0.0.1:9469/metrics")
+	want := []string{
+		fmt.Sprintf(`router_link_info{interface="r2",mode=%q} 1`, lm.link),
+		`router_link_tx_packets_total{interface="r2",queue="0"}`,
+		`router_link_rx_packets_total{interface="r1",queue="0"}`,
+	}
+	if lm.link == "afxdp" {
+		want = append(want, `router_link_rx_fill_ring_empty_total{interface="r1",queue="0"}`)
+	} else if strings.Contains(scrape, "router_link_rx_fill_ring_empty_total{") {
+		t.Errorf("PACKET_MMAP link exports the AF_XDP fill-ring counter")
+	}
+	for _, w := range want {
+		if !strings.Contains(scrape, w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
 }
 
 // snapshot is the kernel state of the router namespace that the router
@@ -393,7 +507,7 @@ func snapshot(t *testing.T, ns *netnstest.NS) string {
 			if err != nil {
 				return err
 			}
-			for _, at := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress, ebpf.AttachXDP} {
+			for _, at := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
 				res, err := link.QueryPrograms(link.QueryOptions{Target: ifc.Index, Attach: at})
 				n := 0
 				if err == nil {
@@ -401,6 +515,17 @@ func snapshot(t *testing.T, ns *netnstest.NS) string {
 				}
 				fmt.Fprintf(&b, "%s %v programs: %d\n", dev, at, n)
 			}
+			// BPF_PROG_QUERY does not answer for the XDP hook; netlink's
+			// IFLA_XDP does (driver or generic mode alike).
+			l, err := netlink.LinkByIndex(ifc.Index)
+			if err != nil {
+				return err
+			}
+			n := 0
+			if x := l.Attrs().Xdp; x != nil && x.Attached {
+				n = 1
+			}
+			fmt.Fprintf(&b, "%s XDP programs: %d\n", dev, n)
 		}
 		return nil
 	}); err != nil {
@@ -410,7 +535,11 @@ func snapshot(t *testing.T, ns *netnstest.NS) string {
 }
 
 func TestEndToEndLeavesInterfacesAsFound(t *testing.T) {
-	tp := newTopo(t)
+	forEachMode(t, testLeavesInterfacesAsFound)
+}
+
+func testLeavesInterfacesAsFound(t *testing.T, lm linkMode) {
+	tp := newTopoMode(t, lm)
 	// Let the new veths settle first (carrier up, IPv6 DAD done), so the
 	// kernel's own start-up is not mistaken for a change by the router.
 	var before string
@@ -426,10 +555,13 @@ func TestEndToEndLeavesInterfacesAsFound(t *testing.T) {
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
-			p := tp.startRouter(t, baseConfig)
+			p := tp.startRouterMode(t, lm, baseConfig)
 			during := snapshot(t, tp.r)
 			if !strings.Contains(during, "r1 TCXIngress programs: 1") {
 				t.Errorf("while running, r1 has no TCX ingress program:\n%s", during)
+			}
+			if xdp := lm.link == "afxdp"; xdp != strings.Contains(during, "r1 XDP programs: 1") {
+				t.Errorf("while running (%s), r1 XDP program attached = %v, want %v:\n%s", lm.name, !xdp, xdp, during)
 			}
 			start := time.Now()
 			err := p.stop(t, sig, 2*time.Second)
@@ -454,11 +586,13 @@ func TestEndToEndLeavesInterfacesAsFound(t *testing.T) {
 	}
 }
 
-func TestEndToEndSecondInstanceFails(t *testing.T) {
-	tp := newTopo(t)
-	tp.startRouter(t, baseConfig)
+func TestEndToEndSecondInstanceFails(t *testing.T) { forEachMode(t, testSecondInstanceFails) }
+
+func testSecondInstanceFails(t *testing.T, lm linkMode) {
+	tp := newTopoMode(t, lm)
+	tp.startRouterMode(t, lm, baseConfig)
 	cfg := filepath.Join(tp.dir, "second.yaml")
-	if err := os.WriteFile(cfg, []byte(strings.Replace(baseConfig, "9469", "9470", 1)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(lm.config(strings.Replace(baseConfig, "9469", "9470", 1))), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err := tp.r.Try(buildRouter(t), "-config", cfg)
@@ -470,6 +604,30 @@ func TestEndToEndSecondInstanceFails(t *testing.T) {
 	}
 	if code := exitCode(err); code != 1 {
 		t.Errorf("second instance exit code %d, want 1", code)
+	}
+}
+
+// TestEndToEndAFXDPRefused: when the AF_XDP link cannot open, mode: afxdp
+// fails naming the interface and the reason, and gives it back untouched.
+func TestEndToEndAFXDPRefused(t *testing.T) {
+	tp := newTopo(t)
+	// A 9000-byte MTU does not fit the UMEM's 4 KiB frames.
+	tp.r.Run("ip", "link", "set", "r1", "mtu", "9000")
+	defer tp.r.Run("ip", "link", "set", "r1", "mtu", "1500")
+	lm := linkMode{mode: "afxdp"}
+	cfg := filepath.Join(tp.dir, "afxdp.yaml")
+	if err := os.WriteFile(cfg, []byte(lm.config(baseConfig)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := tp.r.Try(buildRouter(t), "-config", cfg)
+	if code := exitCode(err); code != 1 || !strings.Contains(out, `interface "r1": mode afxdp:`) || !strings.Contains(out, "too small for MTU 9000") {
+		t.Errorf("mode afxdp on a 9000-byte MTU: exit %d, output\n%s\nwant exit 1 naming r1 and the MTU", code, out)
+	}
+	after := snapshot(t, tp.r)
+	for _, w := range []string{"r1 XDP programs: 0", "r1 TCXIngress programs: 0", "r1 TCXEgress programs: 0", "r2 XDP programs: 0"} {
+		if !strings.Contains(after, w) {
+			t.Errorf("after a refused start, want %q:\n%s", w, after)
+		}
 	}
 }
 

@@ -77,19 +77,20 @@ func (m metricsSource) Links() []metrics.LinkSample {
 	links := m.r.Links()
 	out := make([]metrics.LinkSample, 0, len(links))
 	for _, l := range links {
-		s := metrics.LinkSample{Interface: l.Interface, Mode: l.Mode}
+		s := metrics.LinkSample{Interface: l.Interface, Mode: l.Mode, HasFillRing: l.HasFillRing}
 		for q, st := range l.RX {
 			s.RX = append(s.RX, metrics.RXQueueSample{
 				Queue:   strconv.Itoa(q),
-				Packets: st.RXPackets, Bytes: st.RXBytes,
-				Truncated: st.RXTruncated, KernelDrops: st.KernelDrops,
+				Packets: st.Packets, Bytes: st.Bytes,
+				Truncated: st.Truncated, KernelDrops: st.KernelDrops,
+				FillRingEmpty: st.FillRingEmpty,
 			})
 		}
 		for i, st := range l.TX {
 			s.TX = append(s.TX, metrics.TXQueueSample{
 				Queue:   txRingQueue(i),
-				Packets: st.TXPackets, Bytes: st.TXBytes,
-				RingFull: st.TXRingFull, TooBig: st.TXTooBig, Errors: st.TXErrors,
+				Packets: st.Packets, Bytes: st.Bytes,
+				RingFull: st.RingFull, TooBig: st.TooBig, Errors: st.Errors,
 			})
 		}
 		out = append(out, s)
@@ -98,7 +99,8 @@ func (m metricsSource) Links() []metrics.LinkSample {
 }
 
 // txRingQueue names TX ring i by the worker that writes it. Rings are
-// indexed by stack worker ID: ID 0 is the stack's control worker, and the
+// indexed by stack worker ID (for AF_XDP, entry 0 is the slow path the
+// control worker writes through): ID 0 is the stack's control worker, and the
 // forwarder reserves the data workers in RX queue order right after it
 // (stack.NewWorker hands out the lowest free ID), so ring q+1 belongs to
 // the worker of RX queue q. The `queue` label then matches the RX and

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/nexthop-router/nexthop/forwarder"
-	"github.com/nexthop-router/nexthop/link/packetmmap"
 	"github.com/nexthop-router/nexthop/metrics"
 	"github.com/nexthop-router/nexthop/stack"
 )
@@ -38,21 +37,21 @@ type stubRouterWithResult struct {
 func (s *stubRouterWithResult) LastReloadSucceeded() bool { return s.lastOK }
 
 // TestMetricsSource checks the adapter field by field: worker, reload and
-// link samples (TX rings named by their worker's RX queue, "control" for
-// ring 0), the 1970 timestamp of a router without a success, and the last
+// link samples of both link kinds (TX rings named by their worker's RX
+// queue, "control" for ring 0; the fill-ring flag and counter of AF_XDP), the 1970 timestamp of a router without a success, and the last
 // reload's outcome only when the router can tell it.
 func TestMetricsSource(t *testing.T) {
 	start := time.Unix(1767225600, 0)
 	link := forwarder.LinkStats{
 		Interface: "eth1", Mode: "packetmmap",
-		RX: []packetmmap.Stats{
-			{RXPackets: 10, RXBytes: 1000, RXTruncated: 1, KernelDrops: 2},
-			{RXPackets: 20, RXBytes: 2000},
+		RX: []forwarder.RXQueueStats{
+			{Packets: 10, Bytes: 1000, Truncated: 1, KernelDrops: 2},
+			{Packets: 20, Bytes: 2000},
 		},
-		TX: []packetmmap.Stats{
-			{TXPackets: 3, TXBytes: 300},
-			{TXPackets: 4, TXBytes: 400, TXRingFull: 5, TXTooBig: 6, TXErrors: 7},
-			{TXPackets: 8, TXBytes: 800},
+		TX: []forwarder.TXQueueStats{
+			{Packets: 3, Bytes: 300},
+			{Packets: 4, Bytes: 400, RingFull: 5, TooBig: 6, Errors: 7},
+			{Packets: 8, Bytes: 800},
 		},
 	}
 	wantLink := metrics.LinkSample{
@@ -65,6 +64,19 @@ func TestMetricsSource(t *testing.T) {
 			{Queue: "control", Packets: 3, Bytes: 300},
 			{Queue: "0", Packets: 4, Bytes: 400, RingFull: 5, TooBig: 6, Errors: 7},
 			{Queue: "1", Packets: 8, Bytes: 800},
+		},
+	}
+	xdpLink := forwarder.LinkStats{
+		Interface: "eth2", Mode: "afxdp", HasFillRing: true,
+		RX: []forwarder.RXQueueStats{{Packets: 11, Bytes: 1100, KernelDrops: 3, FillRingEmpty: 9}},
+		TX: []forwarder.TXQueueStats{{Packets: 1, Bytes: 60, Errors: 1}, {Packets: 12, Bytes: 1200, RingFull: 2, TooBig: 1, Errors: 4}},
+	}
+	wantXDPLink := metrics.LinkSample{
+		Interface: "eth2", Mode: "afxdp", HasFillRing: true,
+		RX: []metrics.RXQueueSample{{Queue: "0", Packets: 11, Bytes: 1100, KernelDrops: 3, FillRingEmpty: 9}},
+		TX: []metrics.TXQueueSample{
+			{Queue: "control", Packets: 1, Bytes: 60, Errors: 1},
+			{Queue: "0", Packets: 12, Bytes: 1200, RingFull: 2, TooBig: 1, Errors: 4},
 		},
 	}
 	for _, tc := range []struct {
@@ -91,7 +103,7 @@ func TestMetricsSource(t *testing.T) {
 					{Queue: 1, Idle: time.Second},
 				},
 				ok: 3, failed: 1, lastSuccess: start,
-				links: []forwarder.LinkStats{link},
+				links: []forwarder.LinkStats{link, xdpLink},
 			},
 			healthy: true,
 			workers: []metrics.WorkerSample{
@@ -99,7 +111,7 @@ func TestMetricsSource(t *testing.T) {
 				{Queue: 1, Idle: time.Second},
 			},
 			reloads: metrics.ReloadSample{Succeeded: 3, Failed: 1, LastSuccess: start},
-			links:   []metrics.LinkSample{wantLink},
+			links:   []metrics.LinkSample{wantLink, wantXDPLink},
 		},
 		{
 			name:    "last reload rejected",

@@ -58,9 +58,11 @@ func newXSK(ifindex, queue int, u *UMEM, o *Options) (s *xsk, err error) {
 		return nil, fmt.Errorf("AF_XDP socket: %w", err)
 	}
 	s = &xsk{fd: fd, ifindex: ifindex, queue: queue, umem: u, batch: stack.MakePacketBufferList(stack.BatchSize)}
+	// The error returns below set s to nil before deferred calls run.
+	sock := s
 	defer func() {
 		if err != nil {
-			s.unmapAndClose()
+			sock.unmapAndClose()
 		}
 	}()
 	share := u.shareFD()
