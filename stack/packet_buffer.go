@@ -59,7 +59,11 @@ type PacketBuffer struct {
 	Handle uint64
 
 	owner FrameOwner
-	inUse atomic.Bool
+	// inUse is true while the frame is lent out. Only the frame's holder
+	// touches it, and a frame changes hands with a happens-before edge (the
+	// same goroutine, a mutex, sync.Pool), so it is a plain bool: two
+	// locked instructions per packet cost ~10 ns on the forwarding path.
+	inUse bool
 }
 
 // InitFrame binds pkt to frame memory lent by owner, with data at
@@ -71,7 +75,9 @@ func (pkt *PacketBuffer) InitFrame(owner FrameOwner, buf []byte, head, tail int)
 	pkt.ResetMetadata()
 	pkt.GSO = GSO{}
 	pkt.owner = owner
-	if pkt.inUse.Swap(true) {
+	was := pkt.inUse
+	pkt.inUse = true
+	if was {
 		if leakCheck.Load() {
 			panic(fmt.Sprintf("stack: frame %p (handle %#x) handed out while still in use", pkt, pkt.Handle))
 		}
@@ -99,7 +105,9 @@ func (pkt *PacketBuffer) ResetMetadata() {
 // Release returns the frame to its owner. Calling it twice is a bug: it
 // panics in leak-check mode and is counted otherwise.
 func (pkt *PacketBuffer) Release() {
-	if !pkt.inUse.Swap(false) {
+	was := pkt.inUse
+	pkt.inUse = false
+	if !was {
 		if leakCheck.Load() {
 			panic(fmt.Sprintf("stack: double release of frame %p (handle %#x)", pkt, pkt.Handle))
 		}
@@ -113,7 +121,7 @@ func (pkt *PacketBuffer) Release() {
 }
 
 // InUse reports whether the frame is currently lent out (not released).
-func (pkt *PacketBuffer) InUse() bool { return pkt.inUse.Load() }
+func (pkt *PacketBuffer) InUse() bool { return pkt.inUse }
 
 // Owner is the frame's owner; links compare it with themselves to decide
 // whether a frame can move between their rings without a copy.
