@@ -124,6 +124,9 @@ func (t *Table[V]) lookup6Chunk(dst [][16]byte, out []V) {
 				continue
 			}
 			n := path[i][d&15]
+			if n.leaf != 0 {
+				continue // the descent ends at a leaf
+			}
 			o := dst[i][d&15]
 			w := o >> 6
 			k := n.kids[w]
@@ -141,6 +144,15 @@ func (t *Table[V]) lookup6Chunk(dst [][16]byte, out []V) {
 	for i := range dst {
 		d := depth[i] & 15
 		n := path[i][d]
+		if n.leaf != 0 {
+			if n.leafContains(&dst[i]) {
+				path[i][0] = n
+				slot[i] = -2 // the value is the leaf's
+				continue
+			}
+			d-- // the root is never a leaf
+			n = path[i][d]
+		}
 		idx := lpmIndex(&n.pfx, dst[i][d])
 		for idx <= 0 && d > 0 {
 			d--
@@ -156,6 +168,8 @@ func (t *Table[V]) lookup6Chunk(dst [][16]byte, out []V) {
 	for i := range dst {
 		if s := slot[i]; s >= 0 {
 			out[i] = path[i][0].vals[s]
+		} else if s == -2 {
+			out[i] = path[i][0].lv
 		} else {
 			out[i] = zero
 		}

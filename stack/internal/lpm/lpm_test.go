@@ -175,6 +175,7 @@ func check(t *testing.T, tb *Table[int], ref refTable, g *gen, lookups int) {
 		t.Fatalf("Len4, Len6 = %d, %d; want %d, %d", tb.Len4(), tb.Len6(), n4, n6)
 	}
 	checkDir4(t, tb)
+	checkShape(t, tb)
 	i := 0
 	for p, v := range tb.All() {
 		if i >= len(ps) || p != ps[i] || v != ref[p] {

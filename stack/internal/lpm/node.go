@@ -16,9 +16,11 @@ import (
 // an uncompressed 512+256 pointer array.
 type node[V any] struct {
 	// The fields are laid out in three 64-byte cache lines, and the node is
-	// exactly 192 bytes, a Go size class whose objects are 64-byte aligned:
-	// passing through a node reads line 0 only, and finding a prefix in the
-	// last node reads lines 1 and 2 in parallel, then one slot of vals.
+	// exactly 192 bytes (for a pointer-sized V), a Go size class whose
+	// objects are 64-byte aligned: passing through a node reads line 0 only,
+	// finding a prefix in the last node reads lines 1 and 2 in parallel,
+	// then one slot of vals, and matching a leaf (leaf.go) reads lines 0
+	// and 2 in parallel.
 
 	// kids has bit o set when the child node for octet o is present.
 	kids [4]uint64
@@ -27,7 +29,11 @@ type node[V any] struct {
 	// kidsRank[w] is the number of children in kids[:w], so a child's slot is
 	// one popcount away.
 	kidsRank [4]uint8
-	_        [4]byte
+	// leaf is 1 if this node is a path-compressed leaf (IPv6 only, see
+	// leaf.go): then kids holds the leaf's prefix, lv its value, and the
+	// node has no prefixes and no children of its own.
+	leaf uint8
+	_    [3]byte
 
 	// pfx has bit i set when the prefix with ART index i is present. The ART
 	// index of a prefix of relative length l (0..8) whose first l bits are
@@ -43,7 +49,9 @@ type node[V any] struct {
 	// may modify the node in place; every other writer copies it first, which
 	// is what keeps published snapshots immutable.
 	gen uint64
-	_   [16]byte
+	// lv is the value of a leaf (unused otherwise).
+	lv V
+	_  [8]byte
 }
 
 // anc0 holds, for each value k = o>>3 of an octet o, the mask of the ART
@@ -130,9 +138,10 @@ func (n *node[V]) getPfx(idx uint) (v V, ok bool) {
 	return n.vals[n.valSlot(int(idx))], true
 }
 
-// empty reports whether the node holds neither prefixes nor children.
+// empty reports whether the node holds neither prefixes nor children (a
+// leaf is not empty: it holds its prefix).
 func (n *node[V]) empty() bool {
-	return len(n.vals) == 0 && len(n.child) == 0
+	return len(n.vals) == 0 && len(n.child) == 0 && n.leaf == 0
 }
 
 // The mutators below must only be called on a node owned by the current Txn.

@@ -133,10 +133,18 @@ func (t *Table[V]) lookup6Trie(a [16]byte) (v V, ok bool) {
 	}
 	n := t.root6
 	// Descend as far as children exist, remembering the path; the longest
-	// match is then in the deepest node that has any covering prefix.
+	// match is then the leaf the descent ends at, if it matches, or else in
+	// the deepest node that has any covering prefix.
 	var path [16]*node[V]
 	d := 0
 	for {
+		if n.leaf != 0 {
+			if n.leafContains(&a) {
+				return n.lv, true
+			}
+			d-- // the root is never a leaf
+			break
+		}
 		path[d&15] = n
 		o := a[d&15]
 		w := o >> 6
@@ -196,6 +204,12 @@ func (t *Table[V]) LookupPrefix(a netip.Addr) (p netip.Prefix, v V, ok bool) {
 	var bestLen int
 	found := false
 	for d := 0; d < depth && n != nil; d++ {
+		if n.leaf != 0 {
+			if n.leafContains(&b) {
+				v, found, bestLen = n.lv, true, n.leafBits()
+			}
+			break
+		}
 		if idx := lpmIndex(&n.pfx, b[d]); idx > 0 {
 			v, found = n.vals[n.valSlot(idx)], true
 			bestLen = 8*d + bits.Len(uint(idx)) - 1
@@ -216,6 +230,12 @@ func (t *Table[V]) Get(p netip.Prefix) (v V, ok bool) {
 	n, b, depth, idx := t.locate(p)
 	for d := 0; d < depth && n != nil; d++ {
 		n = n.getChild(b[d])
+		if n != nil && n.leaf != 0 {
+			if n.leafIs(&b, p.Bits()) {
+				return n.lv, true
+			}
+			return v, false
+		}
 	}
 	if n == nil {
 		return v, false
@@ -288,7 +308,12 @@ func walk[V any](n *node[V], depth int, b *[16]byte, is4 bool, yield func(netip.
 				}
 			}
 		}
-		if c := n.getChild(uint8(s)); c != nil {
+		if c := n.getChild(uint8(s)); c != nil && c.leaf != 0 {
+			// A leaf is the only prefix of its subtree.
+			if !yield(c.leafPrefix(), c.lv) {
+				return false
+			}
+		} else if c != nil {
 			b[depth] = uint8(s)
 			if !walk(c, depth+1, b, is4, yield) {
 				return false

@@ -65,6 +65,7 @@ func (tx *Txn[V]) own(n *node[V]) *node[V] {
 	c := &node[V]{gen: tx.gen}
 	if n != nil {
 		c.pfx, c.kids, c.pfxRank, c.kidsRank = n.pfx, n.kids, n.pfxRank, n.kidsRank
+		c.leaf, c.lv = n.leaf, n.lv
 		if len(n.vals) > 0 {
 			// Room for one insert: the common single-route change then
 			// allocates once per node.
@@ -108,8 +109,35 @@ func (tx *Txn[V]) Insert(p netip.Prefix, v V) (old V, replaced bool) {
 	if n != root {
 		tx.setRoot(p, n)
 	}
+	is6 := !p.Addr().Is4()
 	for d := 0; d < depth; d++ {
 		c := n.getChild(b[d])
+		if is6 {
+			switch {
+			case c == nil:
+				// The subtree would hold p alone: a leaf.
+				n.setChild(b[d], newLeaf(&b, p.Bits(), v, tx.gen))
+				*count++
+				return old, false
+			case c.leaf != 0 && c.leafIs(&b, p.Bits()):
+				old = c.lv
+				if c.gen == tx.gen {
+					c.lv = v
+				} else {
+					n.setChild(b[d], newLeaf(&b, p.Bits(), v, tx.gen))
+				}
+				return old, true
+			case c.leaf != 0:
+				// Push the leaf down under a new node and go on into it;
+				// the leaf may need pushing again at the next level.
+				m := &node[V]{gen: tx.gen}
+				tx.touched = append(tx.touched, m)
+				placeLeaf(m, c, d+1)
+				n.setChild(b[d], m)
+				n = m
+				continue
+			}
+		}
 		oc := tx.own(c)
 		if oc != c {
 			n.setChild(b[d], oc)
@@ -144,20 +172,40 @@ func (tx *Txn[V]) Delete(p netip.Prefix) (old V, ok bool) {
 		tx.setRoot(p, n)
 	}
 	r := n
-	for d := 0; d < depth; d++ {
+	d := 0
+	for ; d < depth; d++ {
 		path[d] = n
 		c := n.getChild(b[d])
+		if c.leaf != 0 {
+			// p is the leaf (Get found p, and a leaf is all of its subtree).
+			old = c.lv
+			n.delChild(b[d])
+			break
+		}
 		oc := tx.own(c)
 		if oc != c {
 			n.setChild(b[d], oc)
 		}
 		n = oc
 	}
-	old = n.delPfx(idx)
+	if d == depth {
+		old = n.delPfx(idx)
+	}
 	*count--
-	for d := depth; d > 0 && n.empty(); d-- {
-		n = path[d-1]
-		n.delChild(b[d-1])
+	// n, at depth d, lost a prefix, and so did the subtrees of its
+	// ancestors: remove the ones left empty and, for IPv6, turn the ones
+	// left with a single prefix into a leaf.
+	is6 := !p.Addr().Is4()
+	for ; d > 0; d-- {
+		parent := path[d-1]
+		if n.empty() {
+			parent.delChild(b[d-1])
+		} else if l := collapse6(is6, n, d, &b, tx.gen); l != nil {
+			parent.setChild(b[d-1], l)
+		} else {
+			break
+		}
+		n = parent
 	}
 	if r.empty() {
 		tx.setRoot(p, nil)
