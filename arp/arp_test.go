@@ -2,7 +2,6 @@ package arp_test
 
 import (
 	"bytes"
-	"fmt"
 	"net/netip"
 	"os"
 	"testing"
@@ -14,15 +13,7 @@ import (
 	"github.com/nexthop-router/nexthop/stack"
 )
 
-func TestMain(m *testing.M) {
-	stack.SetLeakCheck(true)
-	code := m.Run()
-	if err := stack.CheckLeaks(); err != nil && code == 0 {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(stack.RunTestsWithLeakCheck(m)) }
 
 var (
 	routerMAC = stack.LinkAddress{2, 0, 0, 0, 1, 1}

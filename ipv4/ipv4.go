@@ -319,11 +319,7 @@ func (e *Endpoint) HandleResolved(w *stack.Worker, pkt *stack.PacketBuffer) {
 func (e *Endpoint) HandlePackets(w *stack.Worker, pkts []*stack.PacketBuffer) {
 	st := &e.stats[w.ID()]
 	if !e.enabled.Load() {
-		for _, pkt := range pkts {
-			st.PacketsReceived++
-			st.Drop(stack.DropDisabled)
-			pkt.Release()
-		}
+		st.DropAll(pkts, stack.DropDisabled)
 		return
 	}
 	forwarding := e.forwarding.Load()

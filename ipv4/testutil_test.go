@@ -3,7 +3,6 @@ package ipv4_test
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"net/netip"
 	"os"
 	"testing"
@@ -15,15 +14,7 @@ import (
 	"github.com/nexthop-router/nexthop/stack"
 )
 
-func TestMain(m *testing.M) {
-	stack.SetLeakCheck(true)
-	code := m.Run()
-	if err := stack.CheckLeaks(); err != nil && code == 0 {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(stack.RunTestsWithLeakCheck(m)) }
 
 // The test topology: the router has NIC i (1…3) with address 198.18.i.1/24
 // and MAC 02:00:00:00:0i:01; one host sits behind each NIC at 198.18.i.2

@@ -360,11 +360,7 @@ func isOwnNDP(b []byte) bool {
 func (e *Endpoint) HandlePackets(w *stack.Worker, pkts []*stack.PacketBuffer) {
 	st := &e.stats[w.ID()]
 	if !e.enabled.Load() {
-		for _, pkt := range pkts {
-			st.PacketsReceived++
-			st.Drop(stack.DropDisabled)
-			pkt.Release()
-		}
+		st.DropAll(pkts, stack.DropDisabled)
 		return
 	}
 	fwd := e.forwarding.Load()

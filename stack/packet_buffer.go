@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 )
@@ -223,6 +224,19 @@ func SetLeakCheck(on bool) { leakCheck.Store(on) }
 // LiveFrames is how many frames are handed out and not yet released (only
 // counted while leak checking is on).
 func LiveFrames() int64 { return liveFrames.Load() }
+
+// RunTestsWithLeakCheck is a TestMain body: it turns leak checking on,
+// runs the package's tests and fails the package when a frame was leaked or
+// released twice. Use it as os.Exit(stack.RunTestsWithLeakCheck(m)).
+func RunTestsWithLeakCheck(m interface{ Run() int }) int {
+	SetLeakCheck(true)
+	code := m.Run()
+	if err := CheckLeaks(); err != nil && code == 0 {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	return code
+}
 
 // CheckLeaks reports frames that were handed out while leak checking was
 // on and never released, and ownership errors seen with it off.

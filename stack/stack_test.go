@@ -3,7 +3,6 @@ package stack_test
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net/netip"
 	"os"
 	"testing"
@@ -12,15 +11,7 @@ import (
 	"github.com/nexthop-router/nexthop/stack"
 )
 
-func TestMain(m *testing.M) {
-	stack.SetLeakCheck(true)
-	code := m.Run()
-	if err := stack.CheckLeaks(); err != nil && code == 0 {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(stack.RunTestsWithLeakCheck(m)) }
 
 // countingLink wraps a memlink end and counts WritePackets calls, so tests
 // can assert "one WritePackets per egress NIC per batch".

@@ -152,6 +152,16 @@ const cacheLinePad = 64
 // Drop counts one dropped packet under reason r.
 func (s *IPStats) Drop(r DropReason) { s.Drops[r]++ }
 
+// DropAll counts every packet of pkts as received and dropped under r, and
+// releases them: a whole batch refused at once (a disabled endpoint).
+func (s *IPStats) DropAll(pkts []*PacketBuffer, r DropReason) {
+	for _, pkt := range pkts {
+		s.PacketsReceived++
+		s.Drops[r]++
+		pkt.Release()
+	}
+}
+
 // TotalDrops is the sum over every reason.
 func (s *IPStats) TotalDrops() uint64 {
 	var n uint64

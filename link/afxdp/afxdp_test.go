@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -24,13 +23,7 @@ func TestMain(m *testing.M) {
 		helperAttachAndHang()
 		return
 	}
-	stack.SetLeakCheck(true)
-	code := m.Run()
-	if err := stack.CheckLeaks(); err != nil && code == 0 {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
+	os.Exit(stack.RunTestsWithLeakCheck(m))
 }
 
 const testEtherType = 0x88b5 // IEEE 802 local experimental
