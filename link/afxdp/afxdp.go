@@ -107,7 +107,7 @@ type Endpoint struct {
 	steer *steering
 	slow  *slowPath
 
-	dispatcher atomic.Pointer[stack.NetworkDispatcher]
+	dispatcher stack.DispatcherRef
 	closeOnce  sync.Once
 }
 
@@ -210,13 +210,7 @@ func (e *Endpoint) Capabilities() stack.LinkEndpointCapabilities {
 }
 
 // Attach implements stack.LinkEndpoint.
-func (e *Endpoint) Attach(d stack.NetworkDispatcher) {
-	if d == nil {
-		e.dispatcher.Store(nil)
-		return
-	}
-	e.dispatcher.Store(&d)
-}
+func (e *Endpoint) Attach(d stack.NetworkDispatcher) { e.dispatcher.Store(d) }
 
 // IsAttached implements stack.LinkEndpoint.
 func (e *Endpoint) IsAttached() bool { return e.dispatcher.Load() != nil }
@@ -236,7 +230,7 @@ func (e *Endpoint) Poll(w *stack.Worker, q int) int {
 	if d == nil {
 		return 0
 	}
-	return e.socks[q].poll(w, *d)
+	return e.socks[q].poll(w, d)
 }
 
 // WritePackets implements stack.LinkEndpoint. A writer with a socket here

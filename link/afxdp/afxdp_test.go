@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nexthop-router/nexthop/internal/netnstest"
+	"github.com/nexthop-router/nexthop/link/memlink"
 	"github.com/nexthop-router/nexthop/stack"
 )
 
@@ -29,22 +30,6 @@ func TestMain(m *testing.M) {
 const testEtherType = 0x88b5 // IEEE 802 local experimental
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
-
-// capture is a NetworkDispatcher that copies every frame and releases it.
-type capture struct{ frames [][]byte }
-
-func (c *capture) DeliverNetworkPacket(_ *stack.Worker, _ stack.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
-	c.frames = append(c.frames, bytes.Clone(pkt.Data()))
-	pkt.Release()
-}
-
-func (c *capture) DeliverNetworkPackets(_ *stack.Worker, pkts *stack.PacketBufferList) {
-	for _, pkt := range pkts.AsSlice() {
-		c.frames = append(c.frames, bytes.Clone(pkt.Data()))
-		pkt.Release()
-	}
-	pkts.Reset()
-}
 
 // rawSocket opens an AF_PACKET socket for testEtherType on ifname inside ns.
 func rawSocket(t *testing.T, ns *netnstest.NS, ifname string) (fd int, mac net.HardwareAddr) {
@@ -155,7 +140,7 @@ func testRXAndTX(t *testing.T, mode Mode) {
 	if !xdpAttached(t, rns, "r0") {
 		t.Fatal("no XDP program on r0 after New")
 	}
-	c := &capture{}
+	c := &memlink.Capture{}
 	ep.Attach(c)
 
 	ping := hns.Command("ping", "-c", "3", "-i", "0.2", "-W", "1", "198.18.0.1")
@@ -172,15 +157,15 @@ func testRXAndTX(t *testing.T, mode Mode) {
 		for q := range 2 {
 			ep.Poll(workers[q], q)
 		}
-		for _, f := range c.frames {
-			if binary.BigEndian.Uint16(f[12:14]) == 0x0806 {
-				arp = f
+		for _, f := range c.Frames {
+			if binary.BigEndian.Uint16(f.Data[12:14]) == 0x0806 {
+				arp = f.Data
 				break
 			}
 		}
 	}
 	if arp == nil {
-		t.Fatalf("no ARP request from the host within 3 s (got %d other frames; stats %+v)", len(c.frames), ep.Stats())
+		t.Fatalf("no ARP request from the host within 3 s (got %d other frames; stats %+v)", len(c.Frames), ep.Stats())
 	}
 	if !bytes.Equal(arp[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) || !bytes.Equal(arp[28:32], []byte{198, 18, 0, 2}) || !bytes.Equal(arp[38:42], []byte{198, 18, 0, 1}) {
 		t.Errorf("ARP frame %x is not the host's request for 198.18.0.1", arp)

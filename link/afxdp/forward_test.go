@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nexthop-router/nexthop/internal/netnstest"
+	"github.com/nexthop-router/nexthop/link/memlink"
 	"github.com/nexthop-router/nexthop/stack"
 )
 
@@ -101,7 +102,7 @@ func TestZeroCopyForward(t *testing.T) {
 	rxB, macB := rawSocket(t, tp.hb, "b0")
 	fw := &forwarder{out: epB, dst: macB, queue: w.ID(), list: stack.MakePacketBufferList(stack.BatchSize)}
 	epA.Attach(fw)
-	epB.Attach(&capture{})
+	epB.Attach(&memlink.Capture{})
 
 	macRA := epA.LinkAddress()
 	const n = 20

@@ -101,13 +101,8 @@ type Endpoint struct {
 	tx       []*txRing
 	closeOne sync.Once
 
-	// dispatcher is read on every Poll, so it is an atomic pointer, not a
-	// field under a lock.
-	dispatcher atomic.Pointer[dispatcherBox]
+	dispatcher stack.DispatcherRef
 }
-
-// dispatcherBox lets an interface value live behind an atomic.Pointer.
-type dispatcherBox struct{ d stack.NetworkDispatcher }
 
 var (
 	_ stack.LinkEndpoint = (*Endpoint)(nil)
@@ -232,13 +227,7 @@ func (e *Endpoint) Capabilities() stack.LinkEndpointCapabilities {
 }
 
 // Attach implements stack.LinkEndpoint.
-func (e *Endpoint) Attach(d stack.NetworkDispatcher) {
-	if d == nil {
-		e.dispatcher.Store(nil)
-		return
-	}
-	e.dispatcher.Store(&dispatcherBox{d})
-}
+func (e *Endpoint) Attach(d stack.NetworkDispatcher) { e.dispatcher.Store(d) }
 
 // IsAttached implements stack.LinkEndpoint.
 func (e *Endpoint) IsAttached() bool { return e.dispatcher.Load() != nil }
@@ -253,11 +242,11 @@ func (e *Endpoint) RXFD(q int) int { return e.rx[q].fd }
 // Poll implements stack.QueuePoller: it takes up to one batch of frames
 // from RX ring q, in place, and delivers them on w.
 func (e *Endpoint) Poll(w *stack.Worker, q int) int {
-	b := e.dispatcher.Load()
-	if b == nil {
+	d := e.dispatcher.Load()
+	if d == nil {
 		return 0
 	}
-	return e.rx[q].poll(w, b.d)
+	return e.rx[q].poll(w, d)
 }
 
 // WritePackets implements stack.LinkEndpoint: it copies each frame into the

@@ -13,25 +13,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nexthop-router/nexthop/internal/netnstest"
+	"github.com/nexthop-router/nexthop/link/memlink"
 	"github.com/nexthop-router/nexthop/link/packetmmap"
 	"github.com/nexthop-router/nexthop/stack"
 )
-
-// capture is a NetworkDispatcher that copies every frame it is given.
-type capture struct{ frames [][]byte }
-
-func (c *capture) DeliverNetworkPacket(w *stack.Worker, _ stack.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
-	c.frames = append(c.frames, bytes.Clone(pkt.Data()))
-	pkt.Release()
-}
-
-func (c *capture) DeliverNetworkPackets(w *stack.Worker, pkts *stack.PacketBufferList) {
-	for _, pkt := range pkts.AsSlice() {
-		c.frames = append(c.frames, bytes.Clone(pkt.Data()))
-		pkt.Release()
-	}
-	pkts.Reset()
-}
 
 const testEtherType = 0x88b5 // IEEE 802 local experimental
 
@@ -74,7 +59,7 @@ func TestRXAndTXOnVeth(t *testing.T) {
 		t.Fatalf("packetmmap.New: %v", err)
 	}
 	defer ep.Close()
-	c := &capture{}
+	c := &memlink.Capture{}
 	ep.Attach(c)
 
 	// The host resolves 198.18.0.1: its ARP request arrives on r0.
@@ -90,15 +75,15 @@ func TestRXAndTXOnVeth(t *testing.T) {
 		fds := []unix.PollFd{{Fd: int32(ep.RXFD(0)), Events: unix.POLLIN}}
 		_, _ = unix.Poll(fds, 100)
 		ep.Poll(w, 0)
-		for _, f := range c.frames {
-			if binary.BigEndian.Uint16(f[12:14]) == 0x0806 {
-				arp = f
+		for _, f := range c.Frames {
+			if binary.BigEndian.Uint16(f.Data[12:14]) == 0x0806 {
+				arp = f.Data
 				break
 			}
 		}
 	}
 	if arp == nil {
-		t.Fatalf("no ARP request from the host within 3 s (got %d other frames)", len(c.frames))
+		t.Fatalf("no ARP request from the host within 3 s (got %d other frames)", len(c.Frames))
 	}
 	// ARP request for 198.18.0.1 from 198.18.0.2, broadcast.
 	if !bytes.Equal(arp[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) || !bytes.Equal(arp[28:32], []byte{198, 18, 0, 2}) || !bytes.Equal(arp[38:42], []byte{198, 18, 0, 1}) {
@@ -158,3 +143,65 @@ func TestRXAndTXOnVeth(t *testing.T) {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// TestChecksumNotReadyWithoutVnetHdr: without PACKET_VNET_HDR the kernel
+// only flags a frame whose checksum a local sender left to offload
+// (TP_STATUS_CSUMNOTREADY); the link must find where that checksum is from
+// the packet's own headers, or the router could not finish it.
+func TestChecksumNotReadyWithoutVnetHdr(t *testing.T) {
+	netnstest.RequireRoot(t)
+	rns := netnstest.New(t, "pmc")
+	hns := netnstest.New(t, "pmch")
+	netnstest.Veth(t, rns, "r0", hns, "h0")
+	hns.Run("ip", "addr", "add", "198.18.0.2/24", "dev", "h0")
+	hns.Run("ethtool", "-K", "h0", "tx", "on")
+
+	s := stack.New(stack.Options{})
+	w, err := s.NewWorker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ep *packetmmap.Endpoint
+	if err := rns.Do(func() (err error) {
+		ep, err = packetmmap.New(packetmmap.Options{Interface: "r0", RXFrames: 32, TXFrames: 32, NoVnetHdr: true})
+		return err
+	}); err != nil {
+		t.Fatalf("packetmmap.New: %v", err)
+	}
+	defer ep.Close()
+	c := &memlink.Capture{}
+	ep.Attach(c)
+	mac := ep.LinkAddress()
+	hns.Run("ip", "neigh", "add", "198.18.0.1", "lladdr", mac.String(), "dev", "h0")
+
+	if err := hns.Do(func() error {
+		conn, err := net.Dial("udp4", "198.18.0.1:5555")
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		_, err = conn.Write([]byte("checksum left to offload"))
+		return err
+	}); err != nil {
+		t.Fatalf("host send: %v", err)
+	}
+	var udp *memlink.Captured
+	for deadline := time.Now().Add(3 * time.Second); udp == nil && time.Now().Before(deadline); {
+		fds := []unix.PollFd{{Fd: int32(ep.RXFD(0)), Events: unix.POLLIN}}
+		_, _ = unix.Poll(fds, 100)
+		ep.Poll(w, 0)
+		for i := range c.Frames {
+			f := c.Frames[i].Data
+			if len(f) > 23 && binary.BigEndian.Uint16(f[12:14]) == 0x0800 && f[23] == 17 {
+				udp = &c.Frames[i]
+			}
+		}
+	}
+	if udp == nil {
+		t.Fatalf("the host's UDP datagram did not arrive (%d other frames)", len(c.Frames))
+	}
+	want := stack.GSO{NeedsCsum: true, CsumStart: 20, CsumOffset: 6}
+	if udp.GSO != want {
+		t.Errorf("GSO metadata %+v, want %+v (checksum not ready at IP header + 20, UDP offset 6)", udp.GSO, want)
+	}
+}
