@@ -1,0 +1,44 @@
+// Command bench measures nexthop against Linux kernel forwarding in network
+// namespaces and reports the result (see package bench).
+//
+//	bench net      run the netns benchmark (root): BENCH_QUICK=1 for the smoke run
+//	bench gen      the traffic generator (run inside a namespace by `bench net`)
+//	bench recv     the receiver that measures loss, reordering and latency
+//	bench micro    summarise `go test -bench` output read from stdin
+//	bench compare  old.json new.json: what changed between two runs
+//	bench xdpfwd   the in-kernel XDP redirect forwarder, the ceiling on the same topology
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+var commands = map[string]func(args []string) error{
+	"net":     runNet,
+	"gen":     runGen,
+	"recv":    runRecv,
+	"micro":   runMicro,
+	"compare": runCompare,
+	"xdpfwd":  runXDPFwd,
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: bench net|gen|recv|micro|compare [flags]  (bench CMD -h for its flags)")
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	run, ok := commands[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "bench: unknown command %q\n", os.Args[1])
+		usage()
+	}
+	if err := run(os.Args[2:]); err != nil {
+		fmt.Fprintf(os.Stderr, "bench %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,99 @@
+package bench
+
+import "time"
+
+// Run is one benchmark run as written to JSON: everything a report, a chart
+// or `bench compare` needs, so runs on different days can be compared
+// without re-running anything.
+type Run struct {
+	Date    time.Time `json:"date"`
+	Machine Machine   `json:"machine"`
+	Command string    `json:"command"` // the command line as the user typed it
+	Commit  string    `json:"commit"`  // git describe of the tree measured
+	Quick   bool      `json:"quick"`   // BENCH_QUICK=1: fewer repeats, shorter trials
+	Repeats int       `json:"repeats"` // alternating rounds per system
+	// Placement says which CPU runs what, e.g. "device under test: CPU1
+	// (router workers pinned; kernel: threaded NAPI pinned); generator and
+	// receiver: CPU0".
+	Placement string `json:"placement"`
+	// Systems lists the systems measured, in report order; the first is
+	// the baseline ratios are taken against (Linux kernel forwarding).
+	Systems    []string     `json:"systems"`
+	Throughput []Throughput `json:"throughput,omitempty"`
+	Latency    []Latency    `json:"latency,omitempty"`
+	TCP        []TCP        `json:"tcp,omitempty"`
+	Usage      []Usage      `json:"usage,omitempty"`
+	Micro      []Micro      `json:"micro,omitempty"`
+	Notes      []string     `json:"notes,omitempty"` // caveats printed under the table
+}
+
+// Machine identifies where a run happened, because figures from different
+// machines are not comparable.
+type Machine struct {
+	Hostname string `json:"hostname"`
+	Kernel   string `json:"kernel"` // uname -r
+	CPU      string `json:"cpu"`    // model name from /proc/cpuinfo
+	CPUs     int    `json:"cpus"`
+	MemGiB   int    `json:"mem_gib"`
+	Go       string `json:"go"`
+}
+
+// Throughput is the RFC 2544 §26.1 figure for one system, IP version and
+// frame size: each repeat contributes one sample.
+type Throughput struct {
+	System    string `json:"system"`
+	IPVersion int    `json:"ip_version"` // 4 or 6
+	FrameSize int    `json:"frame_size"` // bytes on the wire including the 4-byte FCS
+	// Mpps is the highest offered rate with < 0.1 % loss, per repeat.
+	Mpps []float64 `json:"mpps"`
+	// CPUNsPerPacket is the device-under-test core's busy time (user +
+	// system + irq + softirq, from /proc/stat) divided by the packets
+	// forwarded, per repeat, at the highest lossless rate.
+	CPUNsPerPacket []float64 `json:"cpu_ns_per_packet"`
+	// GeneratorBound is true when the generator could not offer more than
+	// the system forwarded, so Mpps is a lower bound.
+	GeneratorBound bool `json:"generator_bound,omitempty"`
+}
+
+// Latency is one-way latency through a system at a fixed offered load.
+type Latency struct {
+	System    string    `json:"system"`
+	IPVersion int       `json:"ip_version"`
+	FrameSize int       `json:"frame_size"`
+	LoadPct   int       `json:"load_pct"` // percent of the kernel's throughput
+	Pps       float64   `json:"pps"`      // the offered rate that is
+	P50us     []float64 `json:"p50_us"`   // per repeat
+	P99us     []float64 `json:"p99_us"`
+	Lost      []uint64  `json:"lost"`
+	Reordered []uint64  `json:"reordered"`
+}
+
+// TCP is iperf3 goodput through a system.
+type TCP struct {
+	System  string    `json:"system"`
+	Streams int       `json:"streams"`
+	Gbps    []float64 `json:"gbps"` // per repeat, receiver side
+	Retrans []int     `json:"retransmits"`
+}
+
+// Usage is what the router process cost while it was measured (absent for
+// kernel forwarding).
+type Usage struct {
+	System   string  `json:"system"`
+	MaxRSSMB float64 `json:"max_rss_mb"`
+	// Allocs is heap allocations during the whole measurement of this
+	// system (go_memstats_mallocs_total delta from its /metrics).
+	Allocs uint64 `json:"allocs"`
+	// Packets is how many packets it forwarded meanwhile, so Allocs can be
+	// read per packet.
+	Packets uint64 `json:"packets"`
+}
+
+// Micro is one `go test -bench` figure of the in-memory path.
+type Micro struct {
+	Name        string    `json:"name"` // package and benchmark, e.g. "ipv4 ForwardIPv4/1route"
+	NsPerOp     []float64 `json:"ns_per_op"`
+	Unit        string    `json:"unit"` // what one op is: "packet", "lookup", ...
+	AllocsPerOp float64   `json:"allocs_per_op"`
+	BytesPerOp  float64   `json:"bytes_per_op"`
+}
