@@ -182,15 +182,18 @@ func (m *neighborMetrics) collect(ch chan<- prometheus.Metric, iface, ip string,
 // nicMetrics export stack.NICStats: frames before any protocol saw them.
 type nicMetrics struct {
 	enabled, rxFrames, txFrames, txDropped, rxDropped metric
+	gsoSegmented, gsoSegments                         metric
 }
 
 func newNICMetrics(f family) nicMetrics {
 	return nicMetrics{
-		enabled:   f.gauge("nic_enabled", "1 when the interface's NIC accepts and sends packets, 0 while it is disabled (link down).", labelInterface),
-		rxFrames:  f.counter("nic_rx_frames_total", "Ethernet frames the link delivered to the NIC.", labelInterface),
-		txFrames:  f.counter("nic_tx_frames_total", "Ethernet frames the link accepted from the NIC.", labelInterface),
-		txDropped: f.counter("nic_tx_dropped_frames_total", "Ethernet frames the link refused (ring full, link down).", labelInterface),
-		rxDropped: f.counter("nic_rx_dropped_frames_total", "Received Ethernet frames dropped before any protocol saw them, by reason (not_for_us: another MAC; unknown_ethertype; runt: shorter than an Ethernet header; disabled: NIC down).", labelInterface, labelReason),
+		enabled:      f.gauge("nic_enabled", "1 when the interface's NIC accepts and sends packets, 0 while it is disabled (link down).", labelInterface),
+		rxFrames:     f.counter("nic_rx_frames_total", "Ethernet frames the link delivered to the NIC.", labelInterface),
+		txFrames:     f.counter("nic_tx_frames_total", "Ethernet frames the link accepted from the NIC.", labelInterface),
+		txDropped:    f.counter("nic_tx_dropped_frames_total", "Ethernet frames the link refused (ring full, link down).", labelInterface),
+		rxDropped:    f.counter("nic_rx_dropped_frames_total", "Received Ethernet frames dropped before any protocol saw them, by reason (not_for_us: another MAC; unknown_ethertype; runt: shorter than an Ethernet header; disabled: NIC down).", labelInterface, labelReason),
+		gsoSegmented: f.counter("nic_tx_gso_segmented_total", "GSO super-packets the router cut into segments in software because this link takes no GSO (AF_XDP, no vnet header).", labelInterface),
+		gsoSegments:  f.counter("nic_tx_gso_segments_total", "Segments made from those super-packets (nic_tx_frames_total counts them again as they leave).", labelInterface),
 	}
 }
 
@@ -205,4 +208,6 @@ func (m *nicMetrics) collect(ch chan<- prometheus.Metric, nic *stack.NIC) {
 	m.rxDropped.emit(ch, float64(s.RXUnknownEtherType), iface, "unknown_ethertype")
 	m.rxDropped.emit(ch, float64(s.RXRunt), iface, "runt")
 	m.rxDropped.emit(ch, float64(s.RXDisabled), iface, "disabled")
+	m.gsoSegmented.emit(ch, float64(s.TXGSOSegmented), iface)
+	m.gsoSegments.emit(ch, float64(s.TXGSOSegments), iface)
 }
