@@ -25,6 +25,9 @@ type Run struct {
 	Usage      []Usage      `json:"usage,omitempty"`
 	Micro      []Micro      `json:"micro,omitempty"`
 	Notes      []string     `json:"notes,omitempty"` // caveats printed under the table
+	// Charts are the chart files WriteCharts wrote, as paths relative to
+	// the directory of RESULTS.md, so the Markdown section can link them.
+	Charts []string `json:"charts,omitempty"`
 }
 
 // Machine identifies where a run happened, because figures from different
