@@ -11,13 +11,14 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # Debian packages the tests, the demo and the benchmarks need.
 DEB_PACKAGES := iproute2 iputils-ping iperf3 ethtool curl procps prometheus
 
-.PHONY: help build test unit bench-smoke bench fuzz lint deps demo clean
+.PHONY: help build test unit bench-smoke bench bench-net bench-net-quick fuzz lint deps demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## static bin/router (CGO_ENABLED=0)
+build: ## static bin/router and bin/bench (CGO_ENABLED=0)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/router ./cmd/router
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/bench ./bench/cmd/bench
 
 # Packages whose tests run again under the race detector (the unit tests;
 # the end-to-end tests drive a separate process).
@@ -28,6 +29,8 @@ test: build ## vet + every test (root-only tests run when root) + race pass + be
 	$(GO) test -count=1 $(PKGS)
 	$(GO) test -race -short -count=1 $(RACE_PKGS)
 	$(MAKE) --no-print-directory bench-smoke
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory bench-net-quick; \
+	else echo "bench-net-quick: skipped (needs root for network namespaces)"; fi
 
 unit: ## tests without the benchmark smoke run
 	$(GO) test -count=1 $(PKGS)
@@ -35,8 +38,15 @@ unit: ## tests without the benchmark smoke run
 bench-smoke: ## every benchmark once, so they keep compiling and running
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime=1x -short $(PKGS)
 
-bench: ## the micro-benchmarks (route table, checksum, forwarding path) with allocations
-	$(GO) test -count=1 -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) ./header/ ./stack/... ./ipv4/ ./ipv6/
+BENCHCOUNT ?= 5
+bench: build ## the micro-benchmarks (route table, checksum, forwarding path), summarised as medians
+	set -o pipefail; $(GO) test -count=$(BENCHCOUNT) -run '^$$' -bench . -benchmem -benchtime=$(BENCHTIME) ./header/ ./stack/... ./ipv4/ ./ipv6/ | bin/bench micro -md
+
+bench-net: build ## the netns benchmark against Linux kernel forwarding (root, ≤ 10 min); appends to bench/RESULTS.md
+	bin/bench net
+
+bench-net-quick: build ## the netns benchmark's smoke run (root, ≤ 90 s): fails if a system produced no figure
+	BENCH_QUICK=1 bin/bench net
 
 fuzz: ## every fuzz target for FUZZTIME each (default 10s)
 	@set -e; for pkg in $$($(GO) list ./...); do \
