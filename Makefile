@@ -29,8 +29,7 @@ test: build ## vet + every test (root-only tests run when root) + race pass + be
 	$(GO) test -count=1 $(PKGS)
 	$(GO) test -race -short -count=1 $(RACE_PKGS)
 	$(MAKE) --no-print-directory bench-smoke
-	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory bench-net-quick; \
-	else echo "bench-net-quick: skipped (needs root for network namespaces)"; fi
+	NEXTHOP_BENCH_E2E=1 $(GO) test -count=1 -v -run '^TestQuickEndToEnd$$' ./bench/netbench/
 
 unit: ## tests without the benchmark smoke run
 	$(GO) test -count=1 $(PKGS)
