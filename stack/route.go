@@ -221,8 +221,12 @@ func invalidf(format string, args ...any) error {
 // RouteTable is the stack's IPv4 and IPv6 route table. Lookups read an
 // immutable snapshot published through an atomic.Pointer and never lock;
 // changes are applied in batches by the control path, which copies only the
-// trie nodes it touches and publishes the new snapshot with one Store. The
-// zero value is not usable; call NewRouteTable.
+// trie nodes (and, for IPv4, the parts of the compiled lookup index) it
+// touches and publishes the new snapshot with one Store. Because entries are
+// interned, the IPv4 index stores small indexes of the few distinct entries
+// rather than pointers, which keeps a full table's index a few MiB and
+// mostly in the CPU caches. The zero value is not usable; call
+// NewRouteTable.
 type RouteTable struct {
 	snap atomic.Pointer[routeSnapshot]
 

@@ -23,71 +23,27 @@ func (t *Table[V]) Lookup4Batch(dst [][4]byte, out []V) {
 }
 
 func (t *Table[V]) lookup4Chunk(dst [][4]byte, out []V) {
-	var zero V
-	if t == nil {
-		for i := range out {
-			out[i] = zero
+	dst = dst[:min(len(dst), batchChunk)]
+	out = out[:len(dst)]
+	if t == nil || t.f4 == nil || t.small4 != nil {
+		for i, a := range dst {
+			out[i], _ = t.Lookup4(a)
 		}
 		return
 	}
-	// The index entries first, then their nodes: the loads of each step are
-	// independent across addresses.
-	var grp [batchChunk]*dir4Group[V]
-	var nd [batchChunk]*node[V]
-	dst = dst[:min(len(dst), batchChunk)]
-	out = out[:len(dst)]
-	if d := t.dir4; d != nil {
-		for i, a := range dst {
-			if c := d.chunk(a[0]); c != nil {
-				grp[i] = c.g[a[1]>>4]
-			}
-		}
-		for i, g := range grp[:len(dst)] {
-			if g != nil {
-				nd[i] = g.n[dst[i][1]&15]
-			}
-		}
-	}
-	// Then the node holding each match and the value's slot in it: no value
-	// is loaded yet, so the node loads of all addresses overlap.
-	var slot [batchChunk]int
+	// The buckets first, then their entries, then the values: the loads of
+	// each step are independent across addresses.
+	var bk [batchChunk][]uint64
+	var x [batchChunk]uint16
+	f := t.f4
 	for i, a := range dst {
-		slot[i] = -1
-		if n := nd[i]; n != nil {
-			o := a[2]
-			if n.kids[o>>6]&(uint64(1)<<(o&63)) != 0 {
-				n3 := n.child[n.childRank(o)]
-				if idx := lpmIndex(&n3.pfx, a[3]); idx > 0 {
-					nd[i], slot[i] = n3, n3.valSlot(idx)
-					continue
-				}
-			}
-			if idx := lpmIndex(&n.pfx, o); idx > 0 {
-				slot[i] = n.valSlot(idx)
-				continue
-			}
-		}
-		nd[i] = nil
-		if g := grp[i]; g != nil && g.ok>>(a[1]&15)&1 != 0 {
-			continue // nd nil: the value is the index entry's
-		}
-		grp[i] = nil
-		if r := t.root4; r != nil {
-			if idx := lpmIndex(&r.pfx, a[0]); idx > 0 {
-				nd[i], slot[i] = r, r.valSlot(idx)
-			}
-		}
+		bk[i] = f.bucket(a[0], a[1])
 	}
-	// Load the values: again independent across addresses.
-	for i := range dst {
-		switch {
-		case nd[i] != nil:
-			out[i] = nd[i].vals[slot[i]]
-		case grp[i] != nil:
-			out[i] = grp[i].val[dst[i][1]&15]
-		default:
-			out[i] = zero
-		}
+	for i, a := range dst {
+		x[i] = f.entry(bk[i], a)
+	}
+	for i, a := range dst {
+		out[i] = t.vals[f.short(x[i], a[0])]
 	}
 }
 

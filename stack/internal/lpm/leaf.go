@@ -26,9 +26,8 @@ import (
 // lookup that reaches it either matches it (it is longer than anything on
 // the path) or backtracks from its parent as it does when a child is missing.
 //
-// IPv4 does not use leaves: its tries are shallow, the direct index of the
-// first 16 bits (dir4.go) shares its depth-2 nodes, and its lookup reads at
-// most two nodes already.
+// IPv4 does not use leaves: its tries are shallow, and its lookups read the
+// compiled index (fib4.go), not the trie.
 
 // newLeaf returns a leaf for the prefix of length l (> 8) with address a,
 // created by the Txn of generation gen.

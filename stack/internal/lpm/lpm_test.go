@@ -2,10 +2,12 @@ package lpm
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -174,7 +176,7 @@ func check(t *testing.T, tb *Table[int], ref refTable, g *gen, lookups int) {
 	if tb.Len4() != n4 || tb.Len6() != n6 {
 		t.Fatalf("Len4, Len6 = %d, %d; want %d, %d", tb.Len4(), tb.Len6(), n4, n6)
 	}
-	checkDir4(t, tb)
+	checkFib4(t, tb)
 	checkShape(t, tb)
 	i := 0
 	for p, v := range tb.All() {
@@ -476,44 +478,249 @@ func TestNodeLayout(t *testing.T) {
 	}
 }
 
-// checkDir4 verifies that the IPv4 index of tb is what sync4 would compute
-// from scratch from its trie.
-func checkDir4(t *testing.T, tb *Table[int]) {
+// checkFib4 verifies that the compiled IPv4 index of tb says what the trie
+// says, entry by entry, and that its buckets are shaped as documented.
+func checkFib4(t *testing.T, tb *Table[int]) {
 	t.Helper()
 	if tb == nil {
 		return
 	}
-	r := tb.root4
-	used := 0
+	f := tb.f4
+	switch {
+	case tb.off4 > 0 && f != nil:
+		t.Fatal("IPv4 index both disabled and in use")
+	case tb.off4 > 0:
+		return
+	case f == nil && tb.len4 > 0:
+		t.Fatal("IPv4 index not in use")
+	case f == nil:
+		return
+	}
+	if tb.vals[0] != 0 {
+		t.Fatalf("vals[0] = %d; want the zero value", tb.vals[0])
+	}
+	// want returns the trie's answer for a, ignoring prefixes shorter than
+	// minLen.
+	want := func(a [4]byte, minLen int) (int, bool) {
+		v, ok := 0, false
+		n := tb.root4
+		for d := 0; d < 4 && n != nil; d++ {
+			if idx := lpmIndex(&n.pfx, a[d]); idx > 0 && 8*d+bits.Len(uint(idx))-1 >= minLen {
+				v, ok = n.vals[n.valSlot(idx)], true
+			}
+			n = n.getChild(a[d])
+		}
+		return v, ok
+	}
+	val := func(x uint16) (int, bool) {
+		if int(x) >= len(tb.vals) {
+			t.Fatalf("value index %d out of range %d", x, len(tb.vals))
+		}
+		return tb.vals[x], x != 0
+	}
 	for a0 := range 256 {
-		var n1 *node[int]
-		has8 := false
-		if r != nil {
-			n1 = r.getChild(uint8(a0))
-			has8 = r.hasPfx(256 | uint(a0))
+		a := [4]byte{uint8(a0)}
+		// short4 holds the longest /0../8.
+		sv, sok := 0, false
+		n1 := (*node[int])(nil)
+		if tb.root4 != nil {
+			n1 = tb.root4.getChild(uint8(a0))
+			if idx := lpmIndex(&tb.root4.pfx, uint8(a0)); idx > 0 {
+				sv, sok = tb.root4.vals[tb.root4.valSlot(idx)], true
+			}
 		}
-		c := tb.dir4.chunk(uint8(a0))
-		if (c != nil) != (n1 != nil || has8) {
-			t.Fatalf("dir4 chunk %d present = %v; want %v", a0, c != nil, n1 != nil || has8)
+		if v, ok := val(f.short4[a0]); v != sv || ok != sok {
+			t.Fatalf("short4[%d] = %d, %v; want %d, %v", a0, v, ok, sv, sok)
 		}
-		if c == nil {
+		if n1 == nil {
+			for a1 := range 256 {
+				if &f.bucket(uint8(a0), uint8(a1))[0] != &zeroBucket4[0] {
+					t.Fatalf("bucket %d.%d is not the zero bucket, but no prefix /9+ starts with %d", a0, a1, a0)
+				}
+			}
 			continue
 		}
-		used++
-		var want dir4Chunk[int]
-		for i := range want.g {
-			want.g[i] = &dir4Group[int]{}
-		}
-		for o := range 256 {
-			want.fill(r, n1, uint8(a0), uint8(o), has8, 0)
-			g, w, i := c.g[o>>4], want.g[o>>4], o&15
-			if g.n[i] != w.n[i] || g.val[i] != w.val[i] || g.ok>>i&1 != w.ok>>i&1 {
-				t.Fatalf("dir4 entry %d.%d = %p %d %d; want %p %d %d", a0, o,
-					g.n[i], g.val[i], g.ok>>i&1, w.n[i], w.val[i], w.ok>>i&1)
+		for a1 := range 256 {
+			w := f.bucket(uint8(a0), uint8(a1))
+			var b bucketBuf
+			b.decode(w)
+			if re := b.encode(); !slices.Equal(re, w) {
+				t.Fatalf("bucket %d.%d = %x; want it encoded canonically, %x", a0, a1, w, re)
+			}
+			a[1] = uint8(a1)
+			n2 := n1.getChild(uint8(a1))
+			if n2 == nil {
+				wv, wok := want(a, 9)
+				if len(b.sub) != 0 {
+					t.Fatalf("bucket %d.%d is not uniform", a0, a1)
+				}
+				for a2, x := range b.e {
+					if v, ok := val(x); v != wv || ok != wok {
+						t.Fatalf("uniform bucket %d.%d[%d] = %d, %v; want %d, %v", a0, a1, a2, v, ok, wv, wok)
+					}
+				}
+				continue
+			}
+			used := make([]bool, len(b.sub))
+			for a2 := range 256 {
+				a[2] = uint8(a2)
+				x := b.e[a2]
+				if x&subFlag == 0 {
+					wv, wok := want(a, 9)
+					if n2.getChild(uint8(a2)) != nil {
+						t.Fatalf("bucket %d.%d[%d] has no sub-page, but the trie has a node", a0, a1, a2)
+					}
+					if v, ok := val(x); v != wv || ok != wok {
+						t.Fatalf("bucket %d.%d[%d] = %d, %v; want %d, %v", a0, a1, a2, v, ok, wv, wok)
+					}
+					if y := f.entry(w, a); y != x {
+						t.Fatalf("entry(bucket %d.%d, %v) = %#x; want %#x", a0, a1, a, y, x)
+					}
+					continue
+				}
+				s := int(x &^ subFlag)
+				if s >= len(b.sub) || used[s] {
+					t.Fatalf("bucket %d.%d[%d]: bad or shared sub-page %d of %d", a0, a1, a2, s, len(b.sub))
+				}
+				used[s] = true
+				for a3 := range 256 {
+					a[3] = uint8(a3)
+					wv, wok := want(a, 9)
+					if v, ok := val(b.sub[s][a3]); v != wv || ok != wok {
+						t.Fatalf("sub-page %d.%d.%d[%d] = %d, %v; want %d, %v", a0, a1, a2, a3, v, ok, wv, wok)
+					}
+					if y := f.entry(w, a); y != b.sub[s][a3] {
+						t.Fatalf("entry(bucket %d.%d, %v) = %#x; want %#x", a0, a1, a, y, b.sub[s][a3])
+					}
+				}
+				a[3] = 0
+			}
+			for s, u := range used {
+				if !u {
+					t.Fatalf("bucket %d.%d: sub-page %d unused", a0, a1, s)
+				}
 			}
 		}
 	}
-	if (tb.dir4 == nil) != (used == 0) || tb.dir4 != nil && tb.dir4.used != used {
-		t.Fatalf("dir4 (nil: %v) counts its chunks wrong; want %d", tb.dir4 == nil, used)
+}
+
+// TestForkedTxns runs two Txns from one Table side by side, then a third
+// from the first one's result after the second abandoned: each must see
+// its own changes only, the value table must never be shared by two
+// writers, and every snapshot must keep answering as it did.
+func TestForkedTxns(t *testing.T) {
+	g := newGen(11, true)
+	ref := refTable{}
+	tx := (*Table[int])(nil).Txn()
+	for i := range 300 {
+		p := g.prefix()
+		tx.Insert(p, i+1)
+		ref[p] = i + 1
 	}
+	base := tx.Commit()
+	refA, refB := ref.clone(), ref.clone()
+	a, b := base.Txn(), base.Txn()
+	// The two Txns run on two goroutines (run with -race): both add new
+	// values, so both need a value table, and must not share one.
+	ga, gb := newGen(13, true), newGen(14, true)
+	var wg sync.WaitGroup
+	for _, side := range []struct {
+		tx  *Txn[int]
+		ref refTable
+		g   *gen
+		v0  int
+	}{{a, refA, ga, 10000}, {b, refB, gb, 20000}} {
+		wg.Go(func() {
+			for i := range 400 {
+				p := side.g.prefix()
+				side.tx.Insert(p, side.v0+i)
+				side.ref[p] = side.v0 + i
+				if i%50 == 49 {
+					side.tx.Commit()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	ta, tb := a.Commit(), b.Commit()
+	// b is abandoned with pending changes; c continues from ta.
+	b.Insert(netip.MustParsePrefix("1.2.3.0/24"), 99999)
+	c := ta.Txn()
+	refC := refA.clone()
+	for i := range 200 {
+		p := g.prefix()
+		c.Insert(p, 30000+i)
+		refC[p] = 30000 + i
+	}
+	tc := c.Commit()
+	check(t, base, ref, g, 500)
+	check(t, ta, refA, g, 500)
+	check(t, tb, refB, g, 500)
+	check(t, tc, refC, g, 500)
+}
+
+// TestValueOverflow lowers the number of value indexes so that changes run
+// out of them: the index must then be rebuilt with the values still in use,
+// or disabled (lookups walk the trie) while there are too many, and come
+// back when the table shrinks.
+func TestValueOverflow(t *testing.T) {
+	defer func(m int) { maxVals = m }(maxVals)
+	maxVals = 64
+	g := newGen(12, true)
+	ref := refTable{}
+	tx := (*Table[int])(nil).Txn()
+	var tb *Table[int]
+	// Few distinct values at a time but many over time: rebuilds drop the
+	// unused ones and keep the index usable.
+	var ps []netip.Prefix
+	for range 20 {
+		ps = append(ps, g.prefix())
+	}
+	for i := range 3000 {
+		p, v := ps[i%len(ps)], 1+i/20
+		if i%7 == 0 {
+			tx.Delete(p)
+			delete(ref, p)
+		} else {
+			tx.Insert(p, v)
+			ref[p] = v
+		}
+		if i%37 == 0 {
+			tb = tx.Commit()
+			if tb.Len4() > 0 && tb.f4 == nil || len(tb.vals) > maxVals {
+				t.Fatalf("step %d: index disabled or over its values (%d)", i, len(tb.vals))
+			}
+			check(t, tb, ref, g, 30)
+		}
+	}
+	tb = tx.Commit()
+	check(t, tb, ref, g, 500)
+	// More distinct values than indexes: the index is disabled.
+	for i := range 200 {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i), 0, 0}), 16)
+		tx.Insert(p, 1000+i)
+		ref[p] = 1000 + i
+	}
+	tb = tx.Commit()
+	if tb.f4 != nil || tb.off4 == 0 {
+		t.Fatal("index in use with more distinct values than indexes")
+	}
+	check(t, tb, ref, g, 500)
+	// Shrink the table until few values are left: the index comes back.
+	for p := range tb.All() {
+		if p.Addr().Is4() {
+			tx.Delete(p)
+			delete(ref, p)
+		}
+	}
+	for i := range 10 {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i), 0, 0}), 16)
+		tx.Insert(p, 1+i)
+		ref[p] = 1 + i
+	}
+	tb = tx.Commit()
+	if tb.f4 == nil {
+		t.Fatal("index still disabled after the table shrank")
+	}
+	check(t, tb, ref, g, 500)
 }

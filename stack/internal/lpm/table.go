@@ -10,9 +10,11 @@
 // publishes the committed Table through an atomic.Pointer (RCU style).
 //
 // Each node covers one address octet, so an IPv6 lookup visits at most 16
-// nodes. IPv4 lookups start from a direct index of the first 16 bits that
-// the Txn keeps in step with the trie (dir4.go), then visit one node (two
-// for prefixes longer than /24). Within a node, the prefixes of
+// nodes. IPv4 lookups do not walk the trie but a compiled, leaf-compressed
+// index of small value indexes (16-bit direct pointing, then one stride of 8
+// bits) that the Txn keeps in step with it (fib4.go): a few MiB for a full
+// table, mostly cache-resident, and one likely cache miss per lookup instead
+// of a chain of them. Within a node, the prefixes of
 // relative length 0..8 sit at their ART index in a 512-bit bitset; the
 // longest one covering an octet is found with a few bit tests and one mask,
 // and its value slot with popcounts. Lookups take fixed-size arrays, not
@@ -28,12 +30,18 @@ import (
 
 // Table is an immutable snapshot of a prefix table. The zero value is an
 // empty table; a nil *Table is also empty.
-type Table[V any] struct {
+type Table[V comparable] struct {
 	root4, root6 *node[V]
 	len4, len6   int
-	// dir4 is the direct index of the first 16 bits of IPv4 (see dir4.go),
-	// nil if there is no IPv4 prefix /8../32.
-	dir4 *dir4Top[V]
+	// f4 is the compiled IPv4 index (fib4.go), nil if not in use.
+	f4 *fib4
+	// off4 > 0 means the index is disabled (too many distinct values)
+	// since the table had off4 IPv4 prefixes.
+	off4 int
+	// vals are the values the index refers to, by index (vals.go), and vt
+	// the writers' side of them.
+	vals []V
+	vt   *valTab[V]
 	// small4 and small6 are the prefixes of a family as a flat list, longest
 	// first, if there are few of them (see small.go); else nil. Only a
 	// committed Table has them.
@@ -58,7 +66,7 @@ func (t *Table[V]) Len6() int {
 }
 
 // Lookup4 returns the value of the longest IPv4 prefix containing a.
-// It goes through the direct index of the first 16 bits (see dir4.go).
+// It reads the compiled index (see fib4.go).
 func (t *Table[V]) Lookup4(a [4]byte) (v V, ok bool) {
 	if t == nil {
 		return v, false
@@ -72,40 +80,28 @@ func (t *Table[V]) Lookup4(a [4]byte) (v V, ok bool) {
 		}
 		return v, false
 	}
-	if c := t.dir4.chunk(a[0]); c != nil {
-		g, i := c.g[a[1]>>4], a[1]&15
-		if n := g.n[i]; n != nil {
-			o := a[2]
-			// A node at depth 3 (prefixes longer than /24) is rare: test
-			// for it first, then fall back to this node.
-			if n.kids[o>>6]&(uint64(1)<<(o&63)) != 0 {
-				n3 := n.child[n.childRank(o)]
-				if idx := lpmIndex(&n3.pfx, a[3]); idx > 0 {
-					return n3.vals[n3.valSlot(idx)], true
-				}
-			}
-			// lpmIndex, inlined by hand: it is over the compiler's budget.
-			b8 := int(n.pfx[4|o>>6] >> (o & 63) & 1)
-			b7 := int(n.pfx[2|o>>7] >> ((o >> 1) & 63) & 1)
-			b6 := int(n.pfx[1] >> (o >> 2) & 1)
-			idx := max(b8*(256|int(o)), b7*(128|int(o>>1)), b6*(64|int(o>>2)),
-				bits.Len64(n.pfx[0]&anc0[o>>3])-1)
-			if idx > 0 {
-				return n.vals[n.valSlot(idx)], true
-			}
-		}
-		if g.ok>>i&1 != 0 {
-			return g.val[i], true
-		}
+	f := t.f4
+	if f == nil {
+		return t.lookup4Trie(a)
 	}
-	// Only /0../7 are left; they are in the root. (A /8 would have been in
-	// the entry; lpmIndex may see it again, harmlessly.)
-	if r := t.root4; r != nil {
-		if idx := lpmIndex(&r.pfx, a[0]); idx > 0 {
-			return r.vals[r.valSlot(idx)], true
-		}
+	// f.short(f.entry(f.bucket(...))), inlined by hand: it is over the
+	// compiler's budget. Every load depends on the previous one, and there
+	// is no data-dependent branch but the rare sub-page test, so that
+	// consecutive lookups' cache misses overlap.
+	w := f.m[a[0]>>4].c[a[0]&15].g[a[1]>>4].b[a[1]&15]
+	o := a[2]
+	k := o >> 6
+	h := w[4]
+	r := int(uint8(h>>(8*k))) + bits.OnesCount64(w[k&3]&(2<<(o&63)-1)) - 1
+	x := uint16(w[bucketHdr+r>>2] >> (16 * (r & 3)))
+	if x&subFlag != 0 {
+		x = subEntry(w, x, a[3])
 	}
-	return v, false
+	s := f.short4[a[0]]
+	if x == 0 {
+		x = s
+	}
+	return t.vals[x], x != 0
 }
 
 // Lookup6 returns the value of the longest IPv6 prefix containing a.

@@ -13,10 +13,18 @@ var generation atomic.Uint64
 // their path, and each node at most once per Txn; Commit publishes the result
 // as a new Table without touching the one the Txn started from. A Txn is not
 // safe for concurrent use.
-type Txn[V any] struct {
+type Txn[V comparable] struct {
 	t       Table[V]
 	gen     uint64     // generation of the nodes and index chunks it may modify
 	touched []*node[V] // nodes created by this generation, trimmed on Commit
+	// vt is the value table tx owns (vals.go), nil until it needs one.
+	vt *valTab[V]
+	// changes4 counts the IPv4 changes since the last Commit; rebuild4
+	// says the IPv4 index is to be rebuilt at Commit (fib4.go).
+	changes4 int
+	rebuild4 bool
+	// bb4 is scratch for re-encoding IPv4 index buckets, nil until needed.
+	bb4 *bucketBuf
 }
 
 // Txn starts a batch of changes on top of t (nil means an empty table).
@@ -50,6 +58,8 @@ func (tx *Txn[V]) Commit() *Table[V] {
 	}
 	clear(tx.touched)
 	tx.touched = tx.touched[:0]
+	tx.commit4()
+	tx.releaseVals()
 	tx.gen = generation.Add(1)
 	t := tx.t
 	t.buildSmall()
@@ -149,7 +159,7 @@ func (tx *Txn[V]) Insert(p netip.Prefix, v V) (old V, replaced bool) {
 		*count++
 	}
 	if p.Addr().Is4() {
-		tx.sync4(&b, p.Bits())
+		tx.update4(&b, p.Bits())
 	}
 	return old, replaced
 }
@@ -211,7 +221,7 @@ func (tx *Txn[V]) Delete(p netip.Prefix) (old V, ok bool) {
 		tx.setRoot(p, nil)
 	}
 	if p.Addr().Is4() {
-		tx.sync4(&b, p.Bits())
+		tx.update4(&b, p.Bits())
 	}
 	return old, true
 }
