@@ -229,3 +229,48 @@ func TestTransportChecksumAllZero(t *testing.T) {
 		t.Errorf("CalculateChecksum modified the message")
 	}
 }
+
+// TestIPv4IsChecksumValidVsChecksum checks the option-less fast path of
+// IPv4.IsChecksumValid against the general Checksum on valid headers, on
+// headers with one bit flipped, with a checksum field off by one, and on
+// the all-zero and all-ones corner values.
+func TestIPv4IsChecksumValidVsChecksum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1071, 20))
+	check := func(h header.IPv4) {
+		t.Helper()
+		want := header.Checksum(h[:h.HeaderLength()], 0) == 0xffff
+		if got := h.IsChecksumValid(); got != want {
+			t.Fatalf("header %x: IsChecksumValid = %v, Checksum says %v", []byte(h), got, want)
+		}
+	}
+	for i := range 100000 {
+		h := make(header.IPv4, header.IPv4MinimumSize)
+		for j := range h {
+			h[j] = byte(rng.Uint32())
+		}
+		h[0] = 0x45
+		if i%2 == 0 {
+			h.UpdateChecksum()
+			if !h.IsChecksumValid() {
+				t.Fatalf("header %x: freshly computed checksum reported invalid", []byte(h))
+			}
+		}
+		check(h)
+		bit := rng.IntN(8 * len(h))
+		h[bit/8] ^= 1 << (bit % 8)
+		if h[0] == 0x45 {
+			check(h)
+		}
+		h[0] = 0x45
+		h.SetChecksum(h.Checksum() + 1)
+		check(h)
+	}
+	zero := header.IPv4{0x45, 19: 0}
+	check(zero)
+	ones := make(header.IPv4, header.IPv4MinimumSize)
+	for j := range ones {
+		ones[j] = 0xff
+	}
+	ones[0] = 0x45
+	check(ones)
+}

@@ -215,6 +215,16 @@ func (b IPv4) UpdateChecksum() { b.SetChecksum(b.CalculateChecksum()) }
 // IsChecksumValid reports whether the header checksum is correct: the sum
 // over the whole header, checksum included, is all ones (RFC 1071 §1).
 func (b IPv4) IsChecksumValid() bool {
+	if len(b) >= IPv4MinimumSize && b[ipv4VersIHL]&0xf == IPv4MinimumSize/4 {
+		// The usual header without options, summed as five 32-bit words
+		// with their carries kept in the upper half: a third of the work
+		// of the general loop. All ones is the same in either byte order
+		// (RFC 1071 §2(B)), so the little-endian loads need no swap.
+		s := uint64(binary.LittleEndian.Uint32(b[0:])) + uint64(binary.LittleEndian.Uint32(b[4:])) +
+			uint64(binary.LittleEndian.Uint32(b[8:])) + uint64(binary.LittleEndian.Uint32(b[12:])) +
+			uint64(binary.LittleEndian.Uint32(b[16:]))
+		return fold64(s) == 0xffff
+	}
 	return Checksum(b[:b.HeaderLength()], 0) == 0xffff
 }
 

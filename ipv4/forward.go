@@ -1,6 +1,7 @@
 package ipv4
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/nexthop-router/nexthop/header"
@@ -13,7 +14,9 @@ import (
 // TTL, MTU, and only then the in-place rewrite (RFC 1812 §5.2.1, §5.3). So
 // an unroutable packet with TTL 1 gets Destination Unreachable, not Time
 // Exceeded.
-func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.PacketBuffer, h header.IPv4) {
+//
+// eg is the batch's memo of where route entries lead.
+func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.PacketBuffer, h header.IPv4, eg *egress) {
 	// A unicast IP packet in a link-layer broadcast or multicast frame is
 	// not for a router to pass on (RFC 1812 §5.3.4).
 	if pkt.PktType != stack.PacketHost {
@@ -21,46 +24,60 @@ func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 		pkt.Release()
 		return
 	}
-	src, dst := h.SourceAddress(), h.DestinationAddress()
+	// The addresses as words: [4]byte locals live in memory (the compiler
+	// keeps only arrays of one element in registers), and their byte
+	// stores and word reloads stall the pipeline.
+	src, dst := addrWord(h[12:16]), addrWord(h[16:20])
 	// Martian sources and destinations (RFC 1812 §5.3.7, §4.2.2.11,
 	// RFC 3927 §7).
-	if r, bad := martianSource(src); bad {
+	if r, bad := martianSourceWord(src); bad {
 		st.Drop(r)
 		pkt.Release()
 		return
 	}
-	if r, bad := martianDestination(dst); bad {
+	if r, bad := martianDestinationWord(dst); bad {
 		st.Drop(r)
 		pkt.Release()
 		return
 	}
 	// The broadcast address of any attached subnet, not only the
-	// ingress one, names no single host (RFC 1812 §5.3.7).
-	if e.p.isBroadcastOnAnyNIC(src) {
+	// ingress one, names no single host (RFC 1812 §5.3.7). Such an
+	// address ends in binary 11 (see isBroadcastOnAnyNIC).
+	if src&3 == 3 && e.p.isBroadcastOnAnyNIC(h.SourceAddress()) {
 		st.Drop(stack.DropInvalidSource)
 		pkt.Release()
 		return
 	}
-	fib := e.s.Routes().Lookup4(dst)
-	if fib == nil {
-		st.Drop(stack.DropUnrouteable)
-		e.sendICMPError(w, pkt, header.ICMPv4DstUnreachable, header.ICMPv4NetUnreachable, 0)
-		pkt.Release()
-		return
-	}
-	if fib.Type != stack.RouteUnicast || len(fib.NextHops) == 0 {
-		e.dropByRouteType(w, st, pkt, fib.Type)
-		return
-	}
-	nh := &fib.NextHops[0]
-	if len(fib.NextHops) > 1 {
-		hash := pkt.Hash
-		if hash == 0 {
-			hash = flowHash(h)
+	fib := e.s.Routes().Lookup4(h.DestinationAddress())
+	var nh *stack.NextHop
+	var out *Endpoint
+	if fib != nil && fib == eg.fib {
+		// Entries are interned: a batch's packets mostly share a few.
+		nh, out = eg.nh, eg.out
+	} else {
+		if fib == nil {
+			st.Drop(stack.DropUnrouteable)
+			e.sendICMPError(w, pkt, header.ICMPv4DstUnreachable, header.ICMPv4NetUnreachable, 0)
+			pkt.Release()
+			return
 		}
-		nh = fib.NextHop(hash)
+		if fib.Type != stack.RouteUnicast || len(fib.NextHops) == 0 {
+			e.dropByRouteType(w, st, pkt, fib.Type)
+			return
+		}
+		nh = &fib.NextHops[0]
+		if len(fib.NextHops) > 1 {
+			hash := pkt.Hash
+			if hash == 0 {
+				hash = flowHash(h)
+			}
+			nh = fib.NextHop(hash)
+		}
+		out = e.p.endpoint(nh.NIC)
+		if len(fib.NextHops) == 1 {
+			*eg = egress{fib: fib, nh: nh, out: out}
+		}
 	}
-	out := e.p.endpoint(nh.NIC)
 	if out == nil || !out.enabled.Load() || !out.nic.Enabled() {
 		st.Drop(stack.DropUnknownOutputEndpoint)
 		pkt.Release()
@@ -69,11 +86,11 @@ func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 	gw := nh.Gateway
 	broadcast := false
 	if !gw.IsValid() {
-		gw = netip.AddrFrom4(dst)
+		gw = netip.AddrFrom4(h.DestinationAddress())
 		// A directed broadcast to an attached subnet (RFC 1812
 		// §5.3.5.2): never back out of the subnet it came from, and to
 		// another subnet only when configured.
-		if isSubnetBroadcast(out.nic, dst) {
+		if isSubnetBroadcast(out.nic, h.DestinationAddress()) {
 			if out == e || !e.p.opts.ForwardDirectedBroadcast {
 				st.Drop(stack.DropInvalidDestination)
 				pkt.Release()
@@ -149,6 +166,16 @@ func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 	}
 }
 
+// egress remembers, for one batch, where the last route entry with a
+// single next hop leads, so the packets that share it (entries are
+// interned, so most of a batch does) skip the entry's checks and the
+// endpoint table. A zero egress remembers nothing.
+type egress struct {
+	fib *stack.FIBEntry
+	nh  *stack.NextHop
+	out *Endpoint
+}
+
 // dropByRouteType handles a non-unicast route: blackhole drops silently,
 // unreachable and prohibit answer with ICMP (RFC 1812 §5.2.7.1; codes 1 and
 // 13 as Linux uses for `ip route add unreachable|prohibit`).
@@ -168,30 +195,39 @@ func (e *Endpoint) dropByRouteType(w *stack.Worker, st *stack.IPStats, pkt *stac
 	pkt.Release()
 }
 
-// martianSource reports whether a must never be the source of a forwarded
-// packet, and the reason to count.
-func martianSource(a [4]byte) (stack.DropReason, bool) {
+// addrWord is the IPv4 address in b (4 bytes) as a big-endian word.
+func addrWord(b []byte) uint32 { return binary.BigEndian.Uint32(b) }
+
+// martianSourceWord reports whether a (a big-endian word) must never be
+// the source of a forwarded packet, and the reason to count.
+func martianSourceWord(a uint32) (stack.DropReason, bool) {
 	switch {
-	case a[0] == 0:
+	case a>>24 == 0:
 		return stack.DropInitializingSource, true
-	case a[0] == 127, a[0] >= 224: // loopback, multicast, class E, broadcast
+	case a>>24 == 127, a>>24 >= 224: // loopback, multicast, class E, broadcast
 		return stack.DropInvalidSource, true
-	case a[0] == 169 && a[1] == 254:
+	case a>>16 == 169<<8|254:
 		return stack.DropLinkLocalSource, true
 	}
 	return 0, false
 }
 
-// martianDestination is martianSource for destinations; multicast and
-// broadcast destinations were filtered before forwarding.
-func martianDestination(a [4]byte) (stack.DropReason, bool) {
+// martianDestinationWord is martianSourceWord for destinations; multicast
+// and broadcast destinations were filtered before forwarding.
+func martianDestinationWord(a uint32) (stack.DropReason, bool) {
 	switch {
-	case a[0] == 0, a[0] == 127, a[0] >= 240:
+	case a>>24 == 0, a>>24 == 127, a>>24 >= 240:
 		return stack.DropInvalidDestination, true
-	case a[0] == 169 && a[1] == 254:
+	case a>>16 == 169<<8|254:
 		return stack.DropLinkLocalDestination, true
 	}
 	return 0, false
+}
+
+// martianSource reports whether a must never be the source of a forwarded
+// packet, and the reason to count.
+func martianSource(a [4]byte) (stack.DropReason, bool) {
+	return martianSourceWord(binary.BigEndian.Uint32(a[:]))
 }
 
 // isSubnetBroadcast reports whether a is the broadcast address of one of

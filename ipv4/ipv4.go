@@ -323,8 +323,12 @@ func (e *Endpoint) HandlePackets(w *stack.Worker, pkts []*stack.PacketBuffer) {
 		return
 	}
 	forwarding := e.forwarding.Load()
+	// Route lookups stay one per packet, in forward: Lookup4Batch at the
+	// start of the batch was measured no faster, with the 1M-route table
+	// too, since it adds a pass over the packets.
+	st.PacketsReceived += uint64(len(pkts))
+	var eg egress
 	for _, pkt := range pkts {
-		st.PacketsReceived++
 		d := pkt.Data()
 		if header.ValidateIPv4(d) != nil {
 			st.Drop(stack.DropMalformed)
@@ -352,12 +356,12 @@ func (e *Endpoint) HandlePackets(w *stack.Worker, pkts []*stack.PacketBuffer) {
 			continue
 		}
 		st.ValidPacketsReceived++
-		dst := h.DestinationAddress()
-		if e.s.IsLocalAddress4(dst) {
+		dst := addrWord(h[16:20])
+		if e.s.IsLocalAddress4Word(dst) {
 			e.deliver(w, st, pkt, h)
 			continue
 		}
-		if dst[0] >= 224 {
+		if dst>>24 >= 224 {
 			// Limited broadcast, multicast (no multicast routing) and
 			// class E are never forwarded (RFC 1812 §5.3.7, §4.2.2.11).
 			st.Drop(stack.DropInvalidDestination)
@@ -369,7 +373,7 @@ func (e *Endpoint) HandlePackets(w *stack.Worker, pkts []*stack.PacketBuffer) {
 			pkt.Release()
 			continue
 		}
-		e.forward(w, st, pkt, h)
+		e.forward(w, st, pkt, h, &eg)
 	}
 }
 

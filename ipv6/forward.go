@@ -10,8 +10,9 @@ import (
 
 // forward routes a transit packet (RFC 8200, RFC 4443): checks in the
 // order of Linux's ip6_forward, then the hop-limit decrement and the
-// egress NIC's TX batch. It takes ownership of pkt.
-func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.PacketBuffer, h header.IPv6) {
+// egress NIC's TX batch. It takes ownership of pkt. eg is the batch's
+// memo of where route entries lead.
+func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.PacketBuffer, h header.IPv6, eg *egress) {
 	// A unicast packet in a link-layer multicast or broadcast frame is not
 	// forwarded (Linux: pkt_type != PACKET_HOST; RFC 1812 §5.3.4 for v4).
 	if pkt.PktType != stack.PacketHost {
@@ -33,38 +34,48 @@ func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 		return
 	}
 	fe := e.proto.s.Routes().Lookup6(h.DestinationAddress())
-	if fe == nil {
-		e.sendError(w, pkt, header.ICMPv6DstUnreachable, header.ICMPv6NoRoute, 0)
-		e.drop(st, pkt, stack.DropUnrouteable)
-		return
-	}
-	switch fe.Type {
-	case stack.RouteUnicast:
-	case stack.RouteBlackhole:
-		e.drop(st, pkt, stack.DropRouteBlackhole)
-		return
-	case stack.RouteUnreachable:
-		e.sendError(w, pkt, header.ICMPv6DstUnreachable, header.ICMPv6NoRoute, 0)
-		e.drop(st, pkt, stack.DropRouteUnreachable)
-		return
-	default: // RouteProhibit
-		e.sendError(w, pkt, header.ICMPv6DstUnreachable, header.ICMPv6AdminProhibited, 0)
-		e.drop(st, pkt, stack.DropRouteProhibit)
-		return
-	}
-	var hash uint32
-	if len(fe.NextHops) > 1 {
-		hash = pkt.Hash
-		if hash == 0 {
-			hash = flowHash(h)
+	var nh *stack.NextHop
+	var out *Endpoint
+	if fe != nil && fe == eg.fib {
+		// Entries are interned: a batch's packets mostly share a few.
+		nh, out = eg.nh, eg.out
+	} else {
+		if fe == nil {
+			e.sendError(w, pkt, header.ICMPv6DstUnreachable, header.ICMPv6NoRoute, 0)
+			e.drop(st, pkt, stack.DropUnrouteable)
+			return
+		}
+		switch fe.Type {
+		case stack.RouteUnicast:
+		case stack.RouteBlackhole:
+			e.drop(st, pkt, stack.DropRouteBlackhole)
+			return
+		case stack.RouteUnreachable:
+			e.sendError(w, pkt, header.ICMPv6DstUnreachable, header.ICMPv6NoRoute, 0)
+			e.drop(st, pkt, stack.DropRouteUnreachable)
+			return
+		default: // RouteProhibit
+			e.sendError(w, pkt, header.ICMPv6DstUnreachable, header.ICMPv6AdminProhibited, 0)
+			e.drop(st, pkt, stack.DropRouteProhibit)
+			return
+		}
+		var hash uint32
+		if len(fe.NextHops) > 1 {
+			hash = pkt.Hash
+			if hash == 0 {
+				hash = flowHash(h)
+			}
+		}
+		nh = fe.NextHop(hash)
+		if nh == nil {
+			e.drop(st, pkt, stack.DropUnknownOutputEndpoint)
+			return
+		}
+		out = e.proto.eps[nh.NIC].Load()
+		if len(fe.NextHops) == 1 {
+			*eg = egress{fib: fe, nh: nh, out: out}
 		}
 	}
-	nh := fe.NextHop(hash)
-	if nh == nil {
-		e.drop(st, pkt, stack.DropUnknownOutputEndpoint)
-		return
-	}
-	out := e.proto.eps[nh.NIC].Load()
 	if out == nil || !out.enabled.Load() || !out.nic.Enabled() {
 		e.drop(st, pkt, stack.DropUnknownOutputEndpoint)
 		return
@@ -110,6 +121,16 @@ func (e *Endpoint) forward(w *stack.Worker, st *stack.IPStats, pkt *stack.Packet
 		st.ForwardedBytes += uint64(n)
 		out.stats[w.ID()].PacketsSent++
 	}
+}
+
+// egress remembers, for one batch, where the last route entry with a
+// single next hop leads, so the packets that share it (entries are
+// interned, so most of a batch does) skip the entry's checks and the
+// endpoint table. A zero egress remembers nothing.
+type egress struct {
+	fib *stack.FIBEntry
+	nh  *stack.NextHop
+	out *Endpoint
 }
 
 // drop counts pkt under reason r and releases it.

@@ -146,7 +146,7 @@ func (e *neighborEntry) setState(s NeighborState) {
 }
 
 // neighborLink is what the data path reads: an immutable link address and
-// the entry to flag when it is used while STALE.
+// the entry to flag when it is used while STALE (nil for a static entry).
 type neighborLink struct {
 	linkAddr LinkAddress
 	entry    *neighborEntry
@@ -206,23 +206,25 @@ func (c *NeighborCache) Lookup(addr netip.Addr) (LinkAddress, bool) {
 	return l.linkAddr, true
 }
 
-// lookup is Lookup through w's one-entry cache: a batch usually sends many
-// packets to the same next hop, and comparing against the last answer
+// lookupLink is Lookup through w's one-entry cache: a batch usually sends
+// many packets to the same next hop, and comparing against the last answer
 // costs less than hashing. The cache is keyed by the snapshot, so any
-// change to the table misses it.
-func (c *NeighborCache) lookup(w *Worker, addr netip.Addr) (LinkAddress, bool) {
+// change to the table misses it. It returns the snapshot's immutable entry
+// (nil on a miss), so the link address is passed on by pointer rather
+// than copied through memory.
+func (c *NeighborCache) lookupLink(w *Worker, addr netip.Addr) *neighborLink {
 	t := c.snap.Load()
 	hc := &w.nh
 	l := hc.link
 	if hc.table != t || hc.addr != addr {
 		l = t.find(addr)
 		if l == nil {
-			return LinkAddress{}, false
+			return nil
 		}
 		hc.table, hc.addr, hc.link = t, addr, l
 	}
 	l.noteUse()
-	return l.linkAddr, true
+	return l
 }
 
 // noteUse flags a STALE entry as used, so the control path starts NUD's
@@ -382,7 +384,13 @@ func (c *NeighborCache) publishLocked() {
 	t := newNeighborTable(n)
 	for a, e := range c.entries {
 		if hasLinkAddr(e.state) {
-			t.insert(a, neighborLink{linkAddr: e.linkAddr, entry: e})
+			l := neighborLink{linkAddr: e.linkAddr, entry: e}
+			if e.state == NeighborStatic {
+				// A static entry never goes STALE (it is replaced, not
+				// changed), so the data path need not look at it.
+				l.entry = nil
+			}
+			t.insert(a, l)
 		}
 	}
 	c.snap.Store(t)

@@ -173,7 +173,8 @@ func (n *NIC) Neighbors(proto NetworkProtocolNumber) *NeighborCache {
 // is counted exactly once.
 func (n *NIC) WriteToNextHop(w *Worker, nextHop netip.Addr, pkt *PacketBuffer) bool {
 	var c *NeighborCache
-	if slot := protoSlot(pkt.NetworkProtocol); slot >= 0 {
+	slot := protoSlot(pkt.NetworkProtocol)
+	if slot >= 0 {
 		c = n.neigh[slot]
 	}
 	if c == nil {
@@ -181,8 +182,8 @@ func (n *NIC) WriteToNextHop(w *Worker, nextHop netip.Addr, pkt *PacketBuffer) b
 		n.WriteEthernet(w, pkt, BroadcastLinkAddress, pkt.NetworkProtocol)
 		return true
 	}
-	if mac, ok := c.lookup(w, nextHop); ok {
-		n.WriteEthernet(w, pkt, mac, pkt.NetworkProtocol)
+	if l := c.lookupLink(w, nextHop); l != nil {
+		n.writeEthernet(w, pkt, &l.linkAddr, pkt.NetworkProtocol, int8(slot))
 		return true
 	}
 	if mac, ok := c.ResolveOrQueue(w, nextHop, pkt); ok {
@@ -359,6 +360,11 @@ func (n *NIC) OnLinkPrefix(addr netip.Addr) (netip.Prefix, bool) {
 // frame's Ethernet header, sorts the batch by protocol, hands each
 // protocol its part in one call, and then flushes the worker so every
 // egress NIC gets one WritePackets for the whole batch.
+//
+// The frames it keeps are compacted in place in pkts (it owns the list
+// for the call), so the usual batch of one protocol goes to its endpoint
+// as is; only a batch that mixes protocols is copied into per-protocol
+// lists.
 func (n *NIC) DeliverNetworkPackets(w *Worker, pkts *PacketBufferList) {
 	st := &n.stats[w.id]
 	if !n.enabled.Load() {
@@ -367,22 +373,26 @@ func (n *NIC) DeliverNetworkPackets(w *Worker, pkts *PacketBufferList) {
 		return
 	}
 	w.StartBatch()
-	for _, pkt := range pkts.AsSlice() {
-		st.RXFrames++
+	all := pkts.AsSlice()
+	st.RXFrames += uint64(len(all))
+	// The destination MAC is compared as one 48-bit word.
+	self := mac48(n.linkAddr[:])
+	kept := all[:0]
+	var seen uint // bit s set: a frame for protocol slot s was kept
+	slot := -1
+	for _, pkt := range all {
 		d := pkt.Data()
 		if len(d) < ethernetHeaderSize {
 			st.RXRunt++
 			pkt.Release()
 			continue
 		}
-		var dst LinkAddress
-		copy(dst[:], d[0:6])
-		switch {
-		case dst == n.linkAddr:
+		switch dst := mac48(d); {
+		case dst == self:
 			pkt.PktType = PacketHost
-		case dst == BroadcastLinkAddress:
+		case dst == broadcastMAC48:
 			pkt.PktType = PacketBroadcast
-		case dst.IsMulticast():
+		case d[0]&1 != 0:
 			pkt.PktType = PacketMulticast
 		default:
 			// Not for this port: a promiscuous link saw another host's frame.
@@ -391,29 +401,51 @@ func (n *NIC) DeliverNetworkPackets(w *Worker, pkts *PacketBufferList) {
 			continue
 		}
 		proto := NetworkProtocolNumber(binary.BigEndian.Uint16(d[12:14]))
-		slot := protoSlot(proto)
+		slot = protoSlot(proto)
 		if slot < 0 || n.eps[slot] == nil {
 			st.RXUnknownEtherType++
 			pkt.Release()
 			continue
 		}
-		pkt.LinkHeaderOffset = pkt.Start()
-		pkt.TrimFront(ethernetHeaderSize)
-		pkt.NetworkHeaderOffset = pkt.Start()
+		seen |= 1 << slot
+		pkt.LinkHeaderOffset = pkt.head
+		pkt.head += ethernetHeaderSize
+		pkt.NetworkHeaderOffset = pkt.head
 		pkt.NetworkProtocol = proto
 		pkt.NICID = n.id
-		w.rx[slot] = append(w.rx[slot], pkt)
+		kept = append(kept, pkt)
+	}
+	switch {
+	case seen == 0:
+	case seen&(seen-1) == 0:
+		// One protocol (slot is the last one kept, so it is that one).
+		n.eps[slot].HandlePackets(w, kept)
+	default:
+		for _, pkt := range kept {
+			s := protoSlot(pkt.NetworkProtocol)
+			w.rx[s] = append(w.rx[s], pkt)
+		}
+		for s := range w.rx {
+			if len(w.rx[s]) == 0 {
+				continue
+			}
+			n.eps[s].HandlePackets(w, w.rx[s])
+			clear(w.rx[s])
+			w.rx[s] = w.rx[s][:0]
+		}
 	}
 	pkts.Reset()
-	for slot := range w.rx {
-		if len(w.rx[slot]) == 0 {
-			continue
-		}
-		n.eps[slot].HandlePackets(w, w.rx[slot])
-		clear(w.rx[slot])
-		w.rx[slot] = w.rx[slot][:0]
-	}
 	w.Flush()
+}
+
+// broadcastMAC48 is ff:ff:ff:ff:ff:ff as mac48 returns it.
+const broadcastMAC48 = 1<<48 - 1
+
+// mac48 is the MAC address at the start of b (len(b) >= 6) as a 48-bit
+// word, for comparing addresses with one instruction.
+func mac48(b []byte) uint64 {
+	_ = b[5]
+	return uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint16(b[4:]))<<32
 }
 
 // DeliverNetworkPacket implements NetworkDispatcher for one packet whose
@@ -449,8 +481,15 @@ func (n *NIC) DeliverNetworkPacket(w *Worker, proto NetworkProtocolNumber, pkt *
 // super-packet for a link that cannot take it whole is segmented here
 // (writeSegments), one frame per segment.
 func (n *NIC) WriteEthernet(w *Worker, pkt *PacketBuffer, dst LinkAddress, proto NetworkProtocolNumber) {
+	n.writeEthernet(w, pkt, &dst, proto, int8(protoSlot(pkt.NetworkProtocol)))
+}
+
+// writeEthernet is WriteEthernet with the destination by pointer (a
+// [6]byte argument travels through memory) and with the protocol slot of
+// pkt.NetworkProtocol already known, for Worker.send.
+func (n *NIC) writeEthernet(w *Worker, pkt *PacketBuffer, dst *LinkAddress, proto NetworkProtocolNumber, slot int8) {
 	if pkt.GSO.Type != GSONone && !n.CanTakeGSO() {
-		n.writeSegments(w, pkt, dst, proto)
+		n.writeSegments(w, pkt, *dst, proto)
 		return
 	}
 	if pkt.GSO.NeedsCsum && pkt.GSO.Type == GSONone && n.caps&CapabilityTXChecksumOffload == 0 {
@@ -472,7 +511,7 @@ func (n *NIC) WriteEthernet(w *Worker, pkt *PacketBuffer, dst LinkAddress, proto
 	copy(h[6:12], n.linkAddr[:])
 	binary.BigEndian.PutUint16(h[12:14], uint16(proto))
 	pkt.LinkHeaderOffset = pkt.Start()
-	w.Send(n, pkt)
+	w.send(n, pkt, slot)
 }
 
 // CanTakeGSO reports whether the NIC's link accepts super-packets whole (it

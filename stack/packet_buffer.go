@@ -69,24 +69,44 @@ type PacketBuffer struct {
 
 // InitFrame binds pkt to frame memory lent by owner, with data at
 // buf[head:tail]. Links call it when they take a frame off a ring.
+//
+// A ring hands the same PacketBuffer out with the same frame again and
+// again, so the frame is stored only when it changes: a slice store into a
+// heap object costs a GC write barrier check.
 func (pkt *PacketBuffer) InitFrame(owner FrameOwner, buf []byte, head, tail int) {
-	pkt.buf = buf
+	if !sameFrame(pkt.buf, buf) {
+		pkt.buf = buf
+	}
 	pkt.head = head
 	pkt.tail = tail
 	pkt.ResetMetadata()
 	pkt.GSO = GSO{}
-	pkt.owner = owner
+	pkt.owner = owner // comparing interfaces first would cost a runtime call
 	was := pkt.inUse
 	pkt.inUse = true
+	if was || leakCheck.Load() {
+		pkt.initFrameChecked(was)
+	}
+}
+
+// initFrameChecked is InitFrame's bookkeeping when leak checking is on or
+// the frame was handed out while still in use.
+func (pkt *PacketBuffer) initFrameChecked(was bool) {
+	check := leakCheck.Load()
 	if was {
-		if leakCheck.Load() {
+		if check {
 			panic(fmt.Sprintf("stack: frame %p (handle %#x) handed out while still in use", pkt, pkt.Handle))
 		}
 		framesReusedLive.Add(1)
 	}
-	if leakCheck.Load() {
+	if check {
 		liveFrames.Add(1)
 	}
+}
+
+// sameFrame reports whether a and b are the same slice of memory.
+func sameFrame(a, b []byte) bool {
+	return len(a) == len(b) && cap(a) == cap(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // ResetMetadata clears everything but the frame and its data window, for a
@@ -108,17 +128,30 @@ func (pkt *PacketBuffer) ResetMetadata() {
 func (pkt *PacketBuffer) Release() {
 	was := pkt.inUse
 	pkt.inUse = false
+	if !was || leakCheck.Load() {
+		if !pkt.releaseChecked(was) {
+			return
+		}
+	}
+	pkt.owner.ReleaseFrame(pkt)
+}
+
+// releaseChecked is Release's bookkeeping when leak checking is on or the
+// frame was not in use; it reports whether the frame goes back to its
+// owner.
+func (pkt *PacketBuffer) releaseChecked(was bool) bool {
+	check := leakCheck.Load()
 	if !was {
-		if leakCheck.Load() {
+		if check {
 			panic(fmt.Sprintf("stack: double release of frame %p (handle %#x)", pkt, pkt.Handle))
 		}
 		doubleReleases.Add(1)
-		return
+		return false
 	}
-	if leakCheck.Load() {
+	if check {
 		liveFrames.Add(-1)
 	}
-	pkt.owner.ReleaseFrame(pkt)
+	return true
 }
 
 // InUse reports whether the frame is currently lent out (not released).

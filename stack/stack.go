@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -37,9 +38,27 @@ const (
 
 // localAddrs is the immutable set of every address of every NIC, read by
 // the data path to decide "is this packet for the router itself".
+//
+// The addresses are kept as machine words (big-endian for IPv4, as
+// IsLocalAddress4Word takes them; little-endian halves for IPv6) so a
+// lookup compares registers with memory: comparing
+// [16]byte values goes through the stack and stalls on store forwarding.
+//
+// last4 and last6 have bit b set when some address ends in byte b: one
+// bit test turns away most packets in transit before any comparison.
 type localAddrs struct {
-	v4 [][4]byte
-	v6 [][16]byte
+	v4           []uint32
+	v6           [][2]uint64
+	last4, last6 [4]uint64
+}
+
+// hasLast reports whether bit b of the 256-bit set m is set.
+func hasLast(m *[4]uint64, b byte) bool { return m[b>>6]>>(b&63)&1 != 0 }
+
+func word4(a [4]byte) uint32 { return binary.BigEndian.Uint32(a[:]) }
+
+func words16(a *[16]byte) (uint64, uint64) {
+	return binary.LittleEndian.Uint64(a[:8]), binary.LittleEndian.Uint64(a[8:])
 }
 
 // Stack holds the NICs, protocols and route table of one router. Its
@@ -294,7 +313,18 @@ func (s *Stack) ReleaseWorker(w *Worker) {
 // IsLocalAddress4 reports whether a is one of the router's IPv4 addresses
 // on any NIC (the weak host model of RFC 1122 §3.3.4.2).
 func (s *Stack) IsLocalAddress4(a [4]byte) bool {
-	for _, l := range s.local.Load().v4 {
+	return s.IsLocalAddress4Word(word4(a))
+}
+
+// IsLocalAddress4Word is IsLocalAddress4 for an address given as a
+// big-endian word (binary.BigEndian.Uint32 of its bytes), the form the
+// data path holds in a register: a [4]byte goes through memory.
+func (s *Stack) IsLocalAddress4Word(a uint32) bool {
+	la := s.local.Load()
+	if !hasLast(&la.last4, byte(a)) {
+		return false
+	}
+	for _, l := range la.v4 {
 		if l == a {
 			return true
 		}
@@ -304,8 +334,23 @@ func (s *Stack) IsLocalAddress4(a [4]byte) bool {
 
 // IsLocalAddress6 reports whether a is one of the router's IPv6 addresses.
 func (s *Stack) IsLocalAddress6(a [16]byte) bool {
-	for _, l := range s.local.Load().v6 {
-		if l == a {
+	return s.IsLocalAddress6At(&a)
+}
+
+// IsLocalAddress6At is IsLocalAddress6 for an address the caller points
+// at, e.g. (*[16]byte)(h[24:40]) in a packet: a [16]byte argument is
+// copied through memory, and the copy's reloads stall the pipeline.
+func (s *Stack) IsLocalAddress6At(a *[16]byte) bool {
+	la := s.local.Load()
+	return hasLast(&la.last6, a[15]) && la.has6(a)
+}
+
+// has6 reports whether a is in the IPv6 list.
+func (la *localAddrs) has6(a *[16]byte) bool {
+	hi, lo := words16(a)
+	v6 := la.v6
+	for i := range v6 {
+		if v6[i][1] == lo && v6[i][0] == hi {
 			return true
 		}
 	}
@@ -335,10 +380,15 @@ func (s *Stack) publishLocalAddrsLocked() {
 		}
 		a := n.addrs.Load()
 		for _, p := range a.v4 {
-			l.v4 = append(l.v4, p.Addr().As4())
+			a4 := p.Addr().As4()
+			l.v4 = append(l.v4, word4(a4))
+			l.last4[a4[3]>>6] |= 1 << (a4[3] & 63)
 		}
 		for _, p := range a.v6 {
-			l.v6 = append(l.v6, p.Addr().As16())
+			a16 := p.Addr().As16()
+			hi, lo := words16(&a16)
+			l.v6 = append(l.v6, [2]uint64{hi, lo})
+			l.last6[a16[15]>>6] |= 1 << (a16[15] & 63)
 		}
 	}
 	s.local.Store(l)

@@ -16,15 +16,20 @@ type Worker struct {
 	tx    [MaxNICs]PacketBufferList
 	dirty []NICID
 	// txSlot holds the protocol slot of each frame of the batch being
-	// flushed, read before WritePackets takes the frames.
+	// flushed, read before WritePackets takes the frames, when the batch
+	// mixes protocols.
 	txSlot [BatchSize]int8
+	// txProto is, per NIC, the protocol slot of every frame pending in tx,
+	// or mixedSlots when they differ; so a one-protocol batch (the usual
+	// case) needs no pass over its frames to count refusals.
+	txProto [MaxNICs]int8
 
 	// rx groups one received batch by protocol slot before dispatch.
 	rx [numProtoSlots][]*PacketBuffer
 
 	now int64
 
-	// nh caches the last neighbour lookup (see NeighborCache.lookup).
+	// nh caches the last neighbour lookup (see NeighborCache.lookupLink).
 	nh struct {
 		table *neighborTable
 		addr  netip.Addr
@@ -49,19 +54,31 @@ func (w *Worker) StartBatch() { w.now = w.stack.clock.NowNanos() }
 // ownership of pkt. The frame leaves at the next Flush, or at once when the
 // NIC's batch is full.
 func (w *Worker) Send(nic *NIC, pkt *PacketBuffer) {
-	l := &w.tx[nic.id]
-	if l.pkts == nil {
-		*l = MakePacketBufferList(BatchSize)
-		l.Queue = w.id
-	}
-	if l.Len() == 0 {
-		w.dirty = append(w.dirty, nic.id)
+	w.send(nic, pkt, int8(protoSlot(pkt.NetworkProtocol)))
+}
+
+// send is Send with the protocol slot of pkt.NetworkProtocol known.
+func (w *Worker) send(nic *NIC, pkt *PacketBuffer, slot int8) {
+	id := nic.id
+	l := &w.tx[id]
+	if len(l.pkts) == 0 {
+		if l.pkts == nil {
+			*l = MakePacketBufferList(BatchSize)
+			l.Queue = w.id
+		}
+		w.dirty = append(w.dirty, id)
+		w.txProto[id] = slot
+	} else if w.txProto[id] != slot {
+		w.txProto[id] = mixedSlots
 	}
 	l.PushBack(pkt)
 	if l.Len() >= BatchSize {
-		w.flushNIC(nic.id)
+		w.flushNIC(id)
 	}
 }
+
+// mixedSlots marks a pending batch whose frames are of several protocols.
+const mixedSlots = -2
 
 // Flush hands every pending batch to its link: one WritePackets per NIC.
 func (w *Worker) Flush() {
@@ -87,9 +104,13 @@ func (w *Worker) flushNIC(id NICID) {
 	// so what is needed to count a refusal per protocol is read first: one
 	// byte per frame, no call.
 	// Send flushes at BatchSize, so n fits txSlot.
-	slots := w.txSlot[:n]
-	for i, pkt := range l.AsSlice() {
-		slots[i] = int8(protoSlot(pkt.NetworkProtocol))
+	proto := w.txProto[id]
+	var slots []int8
+	if proto == mixedSlots {
+		slots = w.txSlot[:n]
+		for i, pkt := range l.AsSlice() {
+			slots[i] = int8(protoSlot(pkt.NetworkProtocol))
+		}
 	}
 	sent, _ := nic.link.WritePackets(*l)
 	sent = max(0, min(sent, n))
@@ -99,9 +120,17 @@ func (w *Worker) flushNIC(id NICID) {
 	// queue fills, so the refused frames are the last n-sent. (memlink
 	// also refuses an oversized frame mid-batch; the count per protocol
 	// is then exact only when the batch holds one protocol.)
-	for _, slot := range slots[sent:] {
-		if slot >= 0 {
-			st.TXRefused[slot]++
+	if sent < n {
+		if proto != mixedSlots {
+			if proto >= 0 {
+				st.TXRefused[proto] += uint64(n - sent)
+			}
+		} else {
+			for _, slot := range slots[sent:] {
+				if slot >= 0 {
+					st.TXRefused[slot]++
+				}
+			}
 		}
 	}
 	l.Reset()

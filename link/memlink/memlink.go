@@ -183,9 +183,10 @@ func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, error) {
 			tooBig++
 			pkt.Release()
 		default:
-			gso := pkt.GSO
-			pkt.ResetMetadata()
-			pkt.GSO = gso
+			// The frame's metadata is the sender's; the peer clears it
+			// (keeping GSO, which travels with the frame) when it hands
+			// the frame on (received), not here, so a frame that is only
+			// discarded costs nothing more.
 			p.inbox = append(p.inbox, pkt)
 			sent++
 		}
@@ -236,6 +237,7 @@ func (e *Endpoint) Poll(w *stack.Worker, q int) int {
 	}
 	n := min(len(e.inbox), stack.BatchSize)
 	for _, pkt := range e.inbox[:n] {
+		received(pkt)
 		e.batch.PushBack(pkt)
 	}
 	e.inbox = append(e.inbox[:0], e.inbox[n:]...)
@@ -267,7 +269,20 @@ func (e *Endpoint) Drain() []*stack.PacketBuffer {
 	out := e.inbox
 	e.inbox = nil
 	e.stats.RXFrames += uint64(len(out))
+	for _, pkt := range out {
+		received(pkt)
+	}
 	return out
+}
+
+// received clears the metadata the writing side left on a frame it moved
+// here, as a link that receives the frame afresh would, but keeps its GSO
+// description (the frame is still a super-packet or still needs its
+// checksum).
+func received(pkt *stack.PacketBuffer) {
+	gso := pkt.GSO
+	pkt.ResetMetadata()
+	pkt.GSO = gso
 }
 
 // Discard releases every queued frame and returns how many there were.

@@ -97,3 +97,69 @@ func TestWriteCalls(t *testing.T) {
 		t.Errorf("%d frames leaked", n)
 	}
 }
+
+// TestPeerClearsSenderMetadata checks that a frame arrives at the peer as
+// a link would receive it: the sender's metadata cleared, its GSO
+// description kept, whether the peer polls it or drains it.
+func TestPeerClearsSenderMetadata(t *testing.T) {
+	a, b := memlink.NewPair(memlink.Options{}, memlink.Options{})
+	gso := stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 34, CsumOffset: 16, MSS: 1400, HdrLen: 54}
+	send := func() {
+		t.Helper()
+		pkt := a.Frames().Get()
+		pkt.SetLen(60)
+		pkt.NICID, pkt.Hash, pkt.TransitBytes, pkt.RXChecksumValidated = 7, 0xdead, 46, true
+		pkt.NetworkProtocol, pkt.PktType, pkt.NetworkHeaderOffset = stack.IPv4ProtocolNumber, stack.PacketBroadcast, 5
+		pkt.GSO = gso
+		l := stack.MakePacketBufferList(1)
+		l.PushBack(pkt)
+		if n, err := a.WritePackets(l); n != 1 || err != nil {
+			t.Fatalf("WritePackets = %d, %v; want 1, nil", n, err)
+		}
+	}
+	check := func(how string, pkt *stack.PacketBuffer) {
+		t.Helper()
+		if pkt.NICID != 0 || pkt.Hash != 0 || pkt.TransitBytes != 0 || pkt.RXChecksumValidated ||
+			pkt.NetworkProtocol != 0 || pkt.PktType != stack.PacketHost || pkt.NetworkHeaderOffset != -1 {
+			t.Errorf("%s: sender's metadata survived: NICID %d, Hash %#x, TransitBytes %d, RXChecksumValidated %v, NetworkProtocol %#x, PktType %v, NetworkHeaderOffset %d",
+				how, pkt.NICID, pkt.Hash, pkt.TransitBytes, pkt.RXChecksumValidated, pkt.NetworkProtocol, pkt.PktType, pkt.NetworkHeaderOffset)
+		}
+		if pkt.GSO != gso {
+			t.Errorf("%s: GSO = %+v, want %+v", how, pkt.GSO, gso)
+		}
+	}
+	send()
+	for _, pkt := range b.Drain() {
+		check("Drain", pkt)
+		pkt.Release()
+	}
+	send()
+	var c capturePkts
+	b.Attach(&c)
+	w, err := stack.New(stack.Options{}).NewWorker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := b.Poll(w, 0); n != 1 {
+		t.Fatalf("Poll delivered %d frames, want 1", n)
+	}
+	for _, pkt := range c.pkts {
+		check("Poll", pkt)
+		pkt.Release()
+	}
+	if n := a.Frames().Outstanding(); n != 0 {
+		t.Errorf("%d frames leaked", n)
+	}
+}
+
+// capturePkts is a dispatcher that keeps the packets it is given.
+type capturePkts struct{ pkts []*stack.PacketBuffer }
+
+func (c *capturePkts) DeliverNetworkPacket(_ *stack.Worker, _ stack.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
+	c.pkts = append(c.pkts, pkt)
+}
+
+func (c *capturePkts) DeliverNetworkPackets(_ *stack.Worker, pkts *stack.PacketBufferList) {
+	c.pkts = append(c.pkts, pkts.AsSlice()...)
+	pkts.Reset()
+}
