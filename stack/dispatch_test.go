@@ -200,3 +200,56 @@ func TestLocalAddressForms(t *testing.T) {
 		}
 	}
 }
+
+// A one-protocol batch whose last frame is rejected (an EtherType the
+// stack does not run, or a protocol with no endpoint on this NIC) goes to
+// the kept frames' protocol: a review found it indexed eps[-1] or a nil
+// endpoint, a crash anyone on the segment could trigger.
+func TestDispatchBatchEndingInRejectedFrame(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		last uint16
+	}{{"LLDP", 0x88cc}, {"IPv6 without an endpoint", uint16(stack.IPv6ProtocolNumber)}} {
+		t.Run(c.name, func(t *testing.T) { dispatchTrailing(t, c.last) })
+	}
+}
+
+func dispatchTrailing(t *testing.T, lastEtherType uint16) {
+	var v4calls [][]recorded
+	s := stack.New(stack.Options{
+		NetworkProtocols: []stack.NetworkProtocolFactory{
+			func(*stack.Stack) stack.NetworkProtocol {
+				return &recordProto{num: stack.IPv4ProtocolNumber, calls: &v4calls}
+			},
+		},
+		Clock: stack.NewFakeClock(),
+	})
+	rt, host := memlink.NewPair(memlink.Options{}, memlink.Options{})
+	nic, _ := s.CreateNIC(1, "eth1", rt)
+	nic.Enable()
+	w, _ := s.NewWorker()
+	mk := func(proto uint16, tag byte) []byte {
+		b := make([]byte, 60)
+		me := rt.LinkAddress()
+		copy(b[0:6], me[:])
+		binary.BigEndian.PutUint16(b[12:14], proto)
+		b[14] = tag
+		return b
+	}
+	for _, last := range []uint16{lastEtherType} {
+		v4calls = nil
+		host.WriteFrame(mk(uint16(stack.IPv4ProtocolNumber), 1))
+		host.WriteFrame(mk(last, 2))
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("last EtherType %#x: panic: %v", last, r)
+				}
+			}()
+			rt.Poll(w, 0)
+		}()
+		if len(v4calls) != 1 {
+			t.Errorf("last EtherType %#x: IPv4 calls = %d, want 1", last, len(v4calls))
+		}
+	}
+}

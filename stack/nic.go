@@ -401,13 +401,14 @@ func (n *NIC) DeliverNetworkPackets(w *Worker, pkts *PacketBufferList) {
 			continue
 		}
 		proto := NetworkProtocolNumber(binary.BigEndian.Uint16(d[12:14]))
-		slot = protoSlot(proto)
-		if slot < 0 || n.eps[slot] == nil {
+		s := protoSlot(proto)
+		if s < 0 || n.eps[s] == nil {
 			st.RXUnknownEtherType++
 			pkt.Release()
 			continue
 		}
-		seen |= 1 << slot
+		slot = s
+		seen |= 1 << s
 		pkt.LinkHeaderOffset = pkt.head
 		pkt.head += ethernetHeaderSize
 		pkt.NetworkHeaderOffset = pkt.head
@@ -418,7 +419,7 @@ func (n *NIC) DeliverNetworkPackets(w *Worker, pkts *PacketBufferList) {
 	switch {
 	case seen == 0:
 	case seen&(seen-1) == 0:
-		// One protocol (slot is the last one kept, so it is that one).
+		// One protocol: slot is the last frame kept, so it is that one.
 		n.eps[slot].HandlePackets(w, kept)
 	default:
 		for _, pkt := range kept {
