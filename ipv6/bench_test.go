@@ -14,15 +14,23 @@ import (
 // benchNet is host1 — router — host2 with the traffic's next hop a static
 // neighbour, for measuring the forwarding path alone.
 type benchNet struct {
-	s        *stack.Stack
-	w        *stack.Worker
-	rt1, h1  *memlink.Endpoint
-	h2       *memlink.Endpoint
-	frames   [stack.BatchSize][]byte
+	s       *stack.Stack
+	w       *stack.Worker
+	rt1, h1 *memlink.Endpoint
+	h2      *memlink.Endpoint
+	// batches are the prebuilt frames, injected in turn: one batch with
+	// one route; with the full table, destinations spread over 65,534
+	// routes so lookups meet a cold cache as they would on a real port.
+	batches  [][stack.BatchSize][]byte
+	next     int
 	ring     *memlink.Ring
 	list     stack.PacketBufferList
 	received int
 }
+
+// spreadBatches is how many distinct batches the full-table benchmarks
+// rotate through (65,536 destinations, 4 MiB of frames).
+const spreadBatches = 1024
 
 // frameSize is the benchmark's Ethernet frame: 14 + 40 (IPv6) + 8 (UDP)
 // + 2 bytes of data = 64, the smallest frame an IPv6/UDP flow can use.
@@ -73,13 +81,29 @@ func newBenchNet(tb testing.TB, routes int) *benchNet {
 		tb.Fatal(err)
 	}
 	n.w = w
-	for i := range n.frames {
-		dst := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00, 14: byte(i >> 8), 15: byte(i) + 1})
-		f := pkt{src: hAddr1, dst: dst, next: header.IPv6ProtocolUDP, payload: udp(2)}.frame()
-		if len(f) != frameSize {
-			tb.Fatalf("frame is %d bytes, want %d", len(f), frameSize)
+	nb := 1
+	if routes > 1 {
+		nb = spreadBatches
+	}
+	n.batches = make([][stack.BatchSize][]byte, nb)
+	for k := range n.batches {
+		for i := range n.batches[k] {
+			a := [16]byte{0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00, 14: byte(i >> 8), 15: byte(i) + 1}
+			if routes > 1 {
+				// Every /48 of 2001:db8::/32 but :1, :2 (the connected
+				// subnets' /48s) and :100 is one of addRoutes' routes.
+				r := 3 + (k*stack.BatchSize+i)*7919%(1<<16-3)
+				if r == 0x100 {
+					r = 0x101
+				}
+				a[4], a[5] = byte(r>>8), byte(r)
+			}
+			f := pkt{src: hAddr1, dst: netip.AddrFrom16(a), next: header.IPv6ProtocolUDP, payload: udp(2)}.frame()
+			if len(f) != frameSize {
+				tb.Fatalf("frame is %d bytes, want %d", len(f), frameSize)
+			}
+			n.batches[k][i] = f
 		}
-		n.frames[i] = f
 	}
 	return n
 }
@@ -136,7 +160,11 @@ func addRoutes(tb testing.TB, s *stack.Stack, count int) {
 // ring frames stands in for the NIC's RX DMA and is measured too.
 func (n *benchNet) batch() {
 	pool := n.ring
-	for _, f := range n.frames {
+	frames := &n.batches[n.next]
+	if n.next++; n.next == len(n.batches) {
+		n.next = 0
+	}
+	for _, f := range frames {
 		p := pool.Get()
 		p.SetLen(len(f))
 		copy(p.Data(), f)
