@@ -14,7 +14,7 @@ DEB_PACKAGES := iproute2 iputils-ping iperf3 ethtool curl procps prometheus
 .PHONY: help build test unit bench-smoke bench bench-net bench-net-quick fuzz lint deps demo clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 build: ## static bin/router and bin/bench (CGO_ENABLED=0)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/router ./cmd/router

@@ -14,6 +14,9 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // ChartBase is the suggested base name for a run's charts, relative to the
@@ -42,9 +45,11 @@ type series struct {
 
 // WriteCharts draws the run as base+"-mpps.svg/.png" (throughput against
 // frame size, one line per system and IP version, median with min–max error
-// bars) and base+"-latency.svg/.png" (p50 and p99 per system against load),
-// skipping series and whole charts without data. It returns the files it
-// wrote, so a run without latency figures yields only the throughput chart.
+// bars) and base+"-latency-ipv4.svg/.png" and "-latency-ipv6" (p50 and p99
+// per system against load, one chart per IP version so the lines stay
+// readable), skipping series and whole charts without data; legends sit to
+// the right of the data. It returns the files it wrote, so a run without
+// latency figures yields only the throughput chart.
 func WriteCharts(r *Run, base string) (files []string, err error) {
 	if r == nil {
 		return nil, errors.New("bench: WriteCharts: nil run")
@@ -66,28 +71,60 @@ func WriteCharts(r *Run, base string) (files []string, err error) {
 			return files, err
 		}
 	}
-	if p, ok, err := latencyChart(r, color); err != nil {
-		return files, err
-	} else if ok {
-		fs, err := save(p, base+"-latency")
-		files = append(files, fs...)
-		if err != nil {
+	for _, ipv := range []int{4, 6} {
+		if p, ok, err := latencyChart(r, ipv, color); err != nil {
 			return files, err
+		} else if ok {
+			fs, err := save(p, base+"-latency-ipv"+strconv.Itoa(ipv))
+			files = append(files, fs...)
+			if err != nil {
+				return files, err
+			}
 		}
 	}
 	return files, nil
 }
 
+// save writes p as SVG and PNG with its legend drawn to the right of the
+// plot, where it cannot cover data.
 func save(p *plot.Plot, base string) ([]string, error) {
+	leg := p.Legend
+	p.Legend = plot.NewLegend()
+	defer func() { p.Legend = leg }()
+	leg.Top, leg.Left = true, true
+	const w, h = 12 * vg.Inch, 5.5 * vg.Inch
 	var files []string
 	for _, ext := range []string{".svg", ".png"} {
+		var c vg.CanvasWriterTo
+		if ext == ".svg" {
+			c = vgsvg.New(w, h)
+		} else {
+			c = vgimg.PngCanvas{Canvas: vgimg.New(w, h)}
+		}
+		dc := draw.New(c)
+		r := leg.Rectangle(dc)
+		legW := r.Max.X - r.Min.X + vg.Points(12)
+		p.Draw(draw.Crop(dc, 0, -legW, 0, 0))
+		leg.Draw(draw.Crop(dc, w-legW+vg.Points(6), 0, 0, -vg.Points(30)))
 		f := base + ext
-		if err := p.Save(9*vg.Inch, 5.5*vg.Inch, f); err != nil {
+		if err := writeCanvas(c, f); err != nil {
 			return files, fmt.Errorf("bench: writing chart %s: %w", f, err)
 		}
 		files = append(files, f)
 	}
 	return files, nil
+}
+
+func writeCanvas(c vg.CanvasWriterTo, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := c.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func chartTitle(r *Run, what string) string {
@@ -146,7 +183,7 @@ func mppsChart(r *Run, color func(string) int) (*plot.Plot, bool, error) {
 			ss = append(ss, s)
 		}
 		s.pts = append(s.pts, pt)
-		s.bound = s.bound || t.GeneratorBound
+		s.bound = s.bound || t.LowerBound()
 		if !slices.Contains(frames, pt.x) {
 			frames = append(frames, pt.x)
 		}
@@ -167,7 +204,6 @@ func mppsChart(r *Run, color func(string) int) (*plot.Plot, bool, error) {
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.X.Min, p.X.Max = frames[0]/1.15, frames[len(frames)-1]*1.15
 	p.Y.Min = 0
-	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	for _, s := range ss {
 		slices.SortFunc(s.pts, func(a, b point) int { return cmp.Compare(a.x, b.x) })
@@ -179,18 +215,31 @@ func mppsChart(r *Run, color func(string) int) (*plot.Plot, bool, error) {
 	return p, true, nil
 }
 
-func latencyChart(r *Run, color func(string) int) (*plot.Plot, bool, error) {
+// latencyChart draws the latency figures of one IP version.
+func latencyChart(r *Run, ipv int, color func(string) int) (*plot.Plot, bool, error) {
 	var ss []*series
 	find := map[string]*series{}
 	var loads []float64
-	traffics := map[string]bool{}
+	frames := map[int]bool{}
+	over := map[string][]string{} // system → loads where it lost ≥ 0.1 %
 	for _, l := range r.Latency {
-		traffics[fmt.Sprintf("%d/%d", l.IPVersion, l.FrameSize)] = true
+		if l.IPVersion == ipv {
+			frames[l.FrameSize] = true
+			if l.Overloaded() {
+				over[l.System] = append(over[l.System], strconv.Itoa(l.LoadPct)+" %")
+			}
+		}
 	}
 	for _, l := range r.Latency {
+		if l.IPVersion != ipv {
+			continue
+		}
 		name := l.System
-		if len(traffics) > 1 {
-			name += ", " + ipName(l.IPVersion) + " " + frameName(l.FrameSize)
+		if len(frames) > 1 {
+			name += ", " + frameName(l.FrameSize)
+		}
+		if o := over[l.System]; len(o) > 0 {
+			name += " (overloaded at " + strings.Join(o, ", ") + ")"
 		}
 		for _, q := range []struct {
 			label string
@@ -218,8 +267,11 @@ func latencyChart(r *Run, color func(string) int) (*plot.Plot, bool, error) {
 	}
 	slices.Sort(loads)
 	p := plot.New()
-	p.Title.Text = chartTitle(r, "One-way latency: p50 (solid) and p99 (dashed), median, min–max of repeats")
-	p.X.Label.Text = "offered load, % of kernel throughput"
+	p.Title.Text = chartTitle(r, ipName(ipv)+" one-way latency: p50 (solid) and p99 (dashed), median, min–max of repeats")
+	p.X.Label.Text = "offered load, % of the " + orDash(baseline(r)) + " throughput"
+	if !hasThroughput(r, baseline(r), ipv) {
+		p.X.Label.Text = "offered load, % of 1 Mpps (no " + orDash(baseline(r)) + " throughput measured)"
+	}
 	p.Y.Label.Text = "µs (log scale)"
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -230,8 +282,6 @@ func latencyChart(r *Run, color func(string) int) (*plot.Plot, bool, error) {
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	span := max(loads[len(loads)-1]-loads[0], 10)
 	p.X.Min, p.X.Max = loads[0]-span*0.1, loads[len(loads)-1]+span*0.1
-	p.Legend.Top = true
-	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
 	// Systems sit side by side around each load so their error bars do
 	// not hide each other.
@@ -286,10 +336,20 @@ func addSeries(p *plot.Plot, s *series, c int) error {
 	p.Add(line, scatter, bars)
 	name := s.name
 	if s.bound {
-		name += " (generator-bound: lower bound)"
+		name += " (≥: lower bound)"
 	}
 	p.Legend.Add(name, line, scatter)
 	return nil
+}
+
+// hasThroughput reports whether system has a throughput figure for ipv.
+func hasThroughput(r *Run, system string, ipv int) bool {
+	for _, t := range r.Throughput {
+		if t.System == system && t.IPVersion == ipv && len(t.Mpps) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // pad widens the Y range a little so points at the edge stay visible.
@@ -297,12 +357,12 @@ func pad(p *plot.Plot) {
 	if _, ok := p.Y.Scale.(plot.LogScale); ok {
 		if p.Y.Min > 0 && p.Y.Max > 0 {
 			p.Y.Min /= 1.5
-			p.Y.Max *= 2.5 // room for the legend
+			p.Y.Max *= 1.5
 		}
 		return
 	}
 	if p.Y.Max == p.Y.Min {
 		p.Y.Max = p.Y.Min + 1
 	}
-	p.Y.Max += (p.Y.Max - p.Y.Min) * 0.3 // room for the legend
+	p.Y.Max += (p.Y.Max - p.Y.Min) * 0.05
 }

@@ -69,7 +69,8 @@ func TestWriteCharts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{base + "-mpps.svg", base + "-mpps.png", base + "-latency.svg", base + "-latency.png"}
+	// The test run has IPv4 latency only: no IPv6 latency chart.
+	want := []string{base + "-mpps.svg", base + "-mpps.png", base + "-latency-ipv4.svg", base + "-latency-ipv4.png"}
 	if !reflect.DeepEqual(files, want) {
 		t.Fatalf("files = %q, want %q", files, want)
 	}
@@ -85,9 +86,11 @@ func TestWriteCharts(t *testing.T) {
 	if bytes.Contains(svg, []byte("nexthop afxdp, IPv6")) {
 		t.Error("mpps chart has a legend entry for the empty afxdp IPv6 series")
 	}
-	lat, _ := os.ReadFile(base + "-latency.svg")
-	if !bytes.Contains(lat, []byte("nexthop afxdp p99")) {
-		t.Error("latency chart lacks the afxdp p99 series")
+	lat, _ := os.ReadFile(base + "-latency-ipv4.svg")
+	for _, s := range []string{"nexthop afxdp p99", "nexthop packetmmap (overloaded at 50 %) p50", "IPv4 one-way latency", "% of the kernel throughput"} {
+		if !bytes.Contains(lat, []byte(s)) {
+			t.Errorf("latency chart lacks %q", s)
+		}
 	}
 }
 
@@ -114,7 +117,7 @@ func TestWriteChartsMissingData(t *testing.T) {
 	for _, f := range files {
 		checkChart(t, f)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "x-latency.svg")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "x-latency-ipv4.svg")); err == nil {
 		t.Error("latency chart written without latency data")
 	}
 

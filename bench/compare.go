@@ -15,6 +15,7 @@ type figure struct {
 	key          string
 	samples      []float64
 	higherBetter bool
+	bound        bool // a lower bound (generator-bound or unbracketed): printed with ≥
 }
 
 // figures flattens a run into comparable figures, keyed by kind, system,
@@ -23,13 +24,32 @@ func figures(r *Run) []figure {
 	var fs []figure
 	add := func(key string, xs []float64, higher bool) {
 		if _, ok := summarize(xs); ok {
-			fs = append(fs, figure{key, xs, higher})
+			fs = append(fs, figure{key, xs, higher, false})
+		}
+	}
+	base := baseline(r)
+	baseTP := map[tpKey]Throughput{}
+	for _, t := range r.Throughput {
+		if t.System == base {
+			baseTP[tpKey{t.IPVersion, t.FrameSize}] = t
 		}
 	}
 	for _, t := range r.Throughput {
 		tr := fmt.Sprintf("%s, %s %s", t.System, ipName(t.IPVersion), frameName(t.FrameSize))
 		add("throughput Mpps: "+tr, t.Mpps, true)
+		if len(fs) > 0 && fs[len(fs)-1].key == "throughput Mpps: "+tr {
+			fs[len(fs)-1].bound = t.LowerBound()
+		}
 		add("CPU ns/packet: "+tr, t.CPUNsPerPacket, false)
+		// Ratios to the run's baseline (the kernel) are what survive a
+		// change of machine or load; per round when both have every round.
+		if b, ok := baseTP[tpKey{t.IPVersion, t.FrameSize}]; ok && t.System != base {
+			add("throughput ÷ "+base+": "+tr, ratios(t.Mpps, b.Mpps), true)
+			if len(fs) > 0 && fs[len(fs)-1].key == "throughput ÷ "+base+": "+tr {
+				fs[len(fs)-1].bound = t.LowerBound() || b.LowerBound()
+			}
+			add("CPU ns/packet ÷ "+base+": "+tr, ratios(t.CPUNsPerPacket, b.CPUNsPerPacket), false)
+		}
 	}
 	for _, l := range r.Latency {
 		tr := fmt.Sprintf("%s, %s %s at %d %%", l.System, ipName(l.IPVersion), frameName(l.FrameSize), l.LoadPct)
@@ -61,11 +81,33 @@ func figures(r *Run) []figure {
 	return fs
 }
 
+// ratios divides xs by base round by round when both have the same
+// number of samples, else the medians; nothing when either is missing.
+func ratios(xs, base []float64) []float64 {
+	if len(xs) == len(base) && len(xs) > 0 {
+		out := make([]float64, 0, len(xs))
+		for i := range xs {
+			if base[i] != 0 {
+				out = append(out, xs[i]/base[i])
+			}
+		}
+		return out
+	}
+	a, ok1 := summarize(xs)
+	b, ok2 := summarize(base)
+	if !ok1 || !ok2 || b.med == 0 {
+		return nil
+	}
+	return []float64{a.med / b.med}
+}
+
 // Compare prints what changed between two runs: for every figure present in
 // both, old median → new median and the change in %, flagged "better" or
 // "worse" only when the change exceeds the larger of the two runs' min–max
 // spreads (so within-noise changes read as noise); then the figures only one
-// run has. It warns first when the runs come from different machines.
+// run has. Throughput and CPU also appear as ratios to each run's baseline
+// (the kernel), and lower bounds are marked ≥. It warns first when the runs
+// come from different machines.
 func Compare(w io.Writer, old, new *Run) error {
 	if old == nil || new == nil {
 		return errors.New("bench: Compare: nil run")
@@ -91,6 +133,7 @@ func Compare(w io.Writer, old, new *Run) error {
 
 	var onlyNew []string
 	rows := 0
+	anyBound := false
 	for _, f := range nf {
 		o, ok := oldBy[f.key]
 		if !ok {
@@ -126,7 +169,20 @@ func Compare(w io.Writer, old, new *Run) error {
 				verdict = "**worse**"
 			}
 		}
-		m.row(cellEscape(f.key), num(ost.med), num(nst.med), change, noiseS, verdict)
+		oldS, newS := num(ost.med), num(nst.med)
+		if o.bound {
+			oldS = "≥ " + oldS
+		}
+		if f.bound {
+			newS = "≥ " + newS
+		}
+		if o.bound || f.bound {
+			anyBound = true
+		}
+		m.row(cellEscape(f.key), oldS, newS, change, noiseS, verdict)
+	}
+	if anyBound {
+		m.f("\n≥: a lower bound (generator-bound or unbracketed search); a change there may only be the generator's.\n")
 	}
 	if rows == 0 {
 		m.f("\nNo figure is present in both runs.\n")

@@ -22,6 +22,8 @@ func TestCompareGolden(t *testing.T) {
 		// Latency p50 20.5 → 30.5 µs, spreads 3: worse.
 		"| latency p50 µs: nexthop packetmmap, IPv4 64 B at 50 % | 20.5 | 30.5 | +48.8 % | 3 | **worse** |",
 		"| micro ns/packet: ipv4 Forward/1route | 85 | 73.4 | -13.6 % | 10.2 | **better** |",
+		// Ratios to each run's kernel, round by round.
+		"| throughput ÷ kernel: nexthop packetmmap, IPv4 64 B | 0.606 | 0.804 | +32.6 % | 0.089 | **better** |",
 		"| max RSS MB: nexthop packetmmap | 40.1 | 38.4 | -4.2 % | unknown (1 sample) | changed? |",
 		"Only in the old run:\n\n- throughput Mpps: nexthop packetmmap, IPv4 512 B\n",
 		"- throughput Mpps: nexthop afxdp, IPv4 64 B\n",
@@ -43,6 +45,10 @@ func TestCompareSameMachineNoWarning(t *testing.T) {
 	if strings.Contains(out, "WARNING") || strings.Contains(out, "better") || strings.Contains(out, "worse") ||
 		strings.Contains(out, "Only in") {
 		t.Errorf("a run compared with itself should show no warning, verdict or one-sided figure:\n%s", out)
+	}
+	// An unbracketed figure is a lower bound on both sides.
+	if want := "| throughput Mpps: nexthop packetmmap, IPv4 1518 B | ≥ 0.210 | ≥ 0.210 |"; !strings.Contains(out, want) {
+		t.Errorf("compare output lacks %q:\n%s", want, out)
 	}
 	if err := Compare(&b, nil, r); err == nil {
 		t.Error("nil run: no error")

@@ -300,42 +300,42 @@ func writeThroughput(m *mdWriter, r *Run) {
 	})
 
 	m.f("### Throughput (RFC 2544: highest rate with < 0.1 %% loss) and CPU cost\n\n")
-	cols := []string{"IP", "frame"}
-	for _, s := range systems {
-		cols = append(cols, s+": Mpps")
-		if s != base && base != "" {
-			cols = append(cols, "÷ "+base)
-		}
-		cols = append(cols, s+": CPU ns/packet")
-		if s != base && base != "" {
-			cols = append(cols, "÷ "+base)
-		}
+	hasBase := base != ""
+	cols := []string{"IP", "frame", "system", "Mpps"}
+	if hasBase {
+		cols = append(cols, "÷ "+base)
+	}
+	cols = append(cols, "CPU ns/packet")
+	if hasBase {
+		cols = append(cols, "÷ "+base)
 	}
 	m.header(cols...)
 	anyBound := false
 	for _, k := range keys {
-		row := []string{ipName(k.ip), frameName(k.frame)}
 		b := idx[k][base]
 		for _, s := range systems {
 			t := idx[k][s]
-			var mpps, cpu []float64
-			bound := false
-			if t != nil {
-				mpps, cpu, bound = t.Mpps, t.CPUNsPerPacket, t.GeneratorBound
+			if t == nil {
+				continue
 			}
-			c := cell(mpps)
+			row := []string{ipName(k.ip), frameName(k.frame), cellEscape(s)}
+			bound := t.LowerBound()
+			c := cell(t.Mpps)
 			if bound && c != dash {
 				c = "≥ " + c
 				anyBound = true
 			}
 			row = append(row, c)
-			if s != base && base != "" {
-				var bm []float64
-				bBound := false
-				if b != nil {
-					bm, bBound = b.Mpps, b.GeneratorBound
+			var bm, bc []float64
+			bBound := false
+			if b != nil {
+				bm, bc, bBound = b.Mpps, b.CPUNsPerPacket, b.LowerBound()
+			}
+			if hasBase {
+				rt := dash
+				if s != base {
+					rt = ratio(t.Mpps, bm)
 				}
-				rt := ratio(mpps, bm)
 				if rt != dash {
 					switch {
 					case bound && bBound:
@@ -348,23 +348,24 @@ func writeThroughput(m *mdWriter, r *Run) {
 				}
 				row = append(row, rt)
 			}
-			row = append(row, cell(cpu))
-			if s != base && base != "" {
-				var bc []float64
-				if b != nil {
-					bc = b.CPUNsPerPacket
+			row = append(row, cell(t.CPUNsPerPacket))
+			if hasBase {
+				rt := dash
+				if s != base {
+					rt = ratio(t.CPUNsPerPacket, bc)
 				}
-				row = append(row, ratio(cpu, bc))
+				row = append(row, rt)
 			}
+			m.row(row...)
 		}
-		m.row(row...)
 	}
 	m.f("\n")
 	if anyBound {
-		m.f("≥: generator-bound — the generator could not offer more than the system forwarded, so the figure " +
-			"is a lower bound (and a ratio against it is marked ≤, ≥ or ~ accordingly).\n")
+		m.f("≥: a lower bound — the generator could not offer more than the system forwarded (generator-bound), or the search " +
+			"ran out of trials before a rate failed within 1 %% above it (unbracketed); a ratio involving one is marked ≤, ≥ or ~ (both bounds) accordingly.\n")
 	}
-	m.f("CPU ns/packet: busy time of the device-under-test CPU per forwarded packet at that rate; lower is better.\n\n")
+	m.f("Ratios are medians ÷ the %s median: above 1× is more throughput, but more CPU per packet. "+
+		"CPU ns/packet: CPU time of the DUT's tasks per forwarded packet at that rate; lower is better.\n\n", orDash(base))
 }
 
 func frameName(f int) string {
@@ -404,17 +405,39 @@ func writeLatency(m *mdWriter, r *Run) {
 		}
 		return order[a.System] - order[b.System]
 	})
+	base := baseline(r)
+	baseCPU := map[[3]int][]float64{}
+	for _, l := range ls {
+		if l.System == base {
+			baseCPU[[3]int{l.IPVersion, l.FrameSize, l.LoadPct}] = l.CPUNsPerPacket
+		}
+	}
 	m.f("### Latency (one-way, µs) at fixed offered loads\n\n")
-	m.header("IP", "frame", "load", "offered", "system", "p50 µs", "p99 µs", "lost", "reordered")
+	m.header("IP", "frame", "load", "offered", "system", "p50 µs", "p99 µs", "lost", "reordered", "CPU ns/packet", "÷ "+orDash(base))
+	anyOver := false
 	for _, l := range ls {
 		load := dash
 		if l.LoadPct > 0 {
 			load = strconv.Itoa(l.LoadPct) + " %"
 		}
-		m.row(ipName(l.IPVersion), frameName(l.FrameSize), load, ppsName(l.Pps), cellEscape(l.System),
-			cell(l.P50us), cell(l.P99us), cell(floatsU64(l.Lost)), cell(floatsU64(l.Reordered)))
+		sys := cellEscape(l.System)
+		if l.Overloaded() {
+			sys += " (overloaded)"
+			anyOver = true
+		}
+		rt := dash
+		if l.System != base {
+			rt = ratio(l.CPUNsPerPacket, baseCPU[[3]int{l.IPVersion, l.FrameSize, l.LoadPct}])
+		}
+		m.row(ipName(l.IPVersion), frameName(l.FrameSize), load, ppsName(l.Pps), sys,
+			cell(l.P50us), cell(l.P99us), cell(floatsU64(l.Lost)), cell(floatsU64(l.Reordered)), cell(l.CPUNsPerPacket), rt)
 	}
-	m.f("\nLoad is a percentage of the kernel's throughput at that frame size; lost and reordered are packets per repeat.\n\n")
+	m.f("\nLoad is a percentage of the kernel's throughput at that frame size; lost and reordered are packets per repeat. " +
+		"CPU ns/packet here compares every system at the same offered rate.\n")
+	if anyOver {
+		m.f("Overloaded: some repeat lost ≥ 0.1 %%, so its latency is that of a full queue, not of forwarding.\n")
+	}
+	m.f("\n")
 }
 
 func sysOrder(systems []string) map[string]int {
@@ -501,7 +524,7 @@ func writeMicro(m *mdWriter, r *Run) {
 		return
 	}
 	m.f("### Micro-benchmarks (`go test -bench`)\n\n")
-	m.header("benchmark", "ns per unit: median (min–max)", "unit", "allocs/op", "B/op")
+	m.header("benchmark", "ns per unit: median (min–max)", "unit", "allocs/op (max of runs)", "B/op (max of runs)")
 	for _, mb := range r.Micro {
 		m.row(cellEscape(mb.Name), cell(mb.NsPerOp), orDash(mb.Unit), num(mb.AllocsPerOp), num(mb.BytesPerOp))
 	}

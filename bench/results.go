@@ -49,13 +49,45 @@ type Throughput struct {
 	FrameSize int    `json:"frame_size"` // bytes on the wire including the 4-byte FCS
 	// Mpps is the highest offered rate with < 0.1 % loss, per repeat.
 	Mpps []float64 `json:"mpps"`
-	// CPUNsPerPacket is the device-under-test core's busy time (user +
-	// system + irq + softirq, from /proc/stat) divided by the packets
-	// forwarded, per repeat, at the highest lossless rate.
+	// CPUNsPerPacket is the CPU time of the DUT's own threads (the router
+	// or xdpfwd process and the DUT ports' napi kthreads, where kernel
+	// forwarding and XDP run; from /proc/PID/task/TID/schedstat) divided
+	// by the packets forwarded, per repeat, at the highest lossless rate.
 	CPUNsPerPacket []float64 `json:"cpu_ns_per_packet"`
 	// GeneratorBound is true when the generator could not offer more than
 	// the system forwarded, so Mpps is a lower bound.
 	GeneratorBound bool `json:"generator_bound,omitempty"`
+	// Bracketed says, per repeat, whether the search found a failing rate
+	// within its resolution above Mpps; false means the search ran out of
+	// trials first and that Mpps is a lower bound. Absent (older runs):
+	// every repeat was bracketed.
+	Bracketed []bool `json:"bracketed,omitempty"`
+	// Forwarding counts the repeats in which some trial lost < 50 % and
+	// delivered frames: the system forwards, whether or not a trial met
+	// the 0.1 % criterion (then Mpps has no sample for that repeat). The
+	// quick run's pass rule is Forwarding > 0 for every system and size.
+	Forwarding int `json:"forwarding,omitempty"`
+}
+
+// Forwards reports whether the system forwarded in some repeat (see
+// Forwarding); runs written before that field existed count a throughput
+// sample instead.
+func (t Throughput) Forwards() bool {
+	return t.Forwarding > 0 || (len(t.Mpps) > 0 && t.Mpps[0] > 0)
+}
+
+// LowerBound reports whether the figure is only a lower bound: the
+// generator was the limit, or some repeat's search was not bracketed.
+func (t Throughput) LowerBound() bool {
+	if t.GeneratorBound {
+		return true
+	}
+	for _, b := range t.Bracketed {
+		if !b {
+			return true
+		}
+	}
+	return false
 }
 
 // Latency is one-way latency through a system at a fixed offered load.
@@ -69,6 +101,25 @@ type Latency struct {
 	P99us     []float64 `json:"p99_us"`
 	Lost      []uint64  `json:"lost"`
 	Reordered []uint64  `json:"reordered"`
+	// Sent is the frames the generator sent per repeat, so Lost can be
+	// read as a fraction.
+	Sent []uint64 `json:"sent,omitempty"`
+	// CPUNsPerPacket is the DUT's CPU time (router and napi threads) per
+	// forwarded packet at this load, per repeat: unlike the figure at
+	// throughput, every system is measured at the same offered rate.
+	CPUNsPerPacket []float64 `json:"cpu_ns_per_packet,omitempty"`
+}
+
+// Overloaded reports whether some repeat lost ≥ 0.1 % of what was sent:
+// the system could not carry this load, so the latency is that of a full
+// queue, not of forwarding (RFC 2544 §26.2 measures at the throughput rate).
+func (l Latency) Overloaded() bool {
+	for i, lost := range l.Lost {
+		if i < len(l.Sent) && l.Sent[i] > 0 && float64(lost) >= 0.001*float64(l.Sent[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // TCP is iperf3 goodput through a system.
@@ -94,9 +145,11 @@ type Usage struct {
 
 // Micro is one `go test -bench` figure of the in-memory path.
 type Micro struct {
-	Name        string    `json:"name"` // package and benchmark, e.g. "ipv4 ForwardIPv4/1route"
-	NsPerOp     []float64 `json:"ns_per_op"`
-	Unit        string    `json:"unit"` // what one op is: "packet", "lookup", ...
-	AllocsPerOp float64   `json:"allocs_per_op"`
-	BytesPerOp  float64   `json:"bytes_per_op"`
+	Name    string    `json:"name"` // package and benchmark, e.g. "ipv4 ForwardIPv4/1route"
+	NsPerOp []float64 `json:"ns_per_op"`
+	Unit    string    `json:"unit"` // what one op is: "packet", "lookup", ...
+	// AllocsPerOp and BytesPerOp are per op (not per Unit) and the largest
+	// of the -count runs, so an occasional allocation is not hidden.
+	AllocsPerOp float64 `json:"allocs_per_op"`
+	BytesPerOp  float64 `json:"bytes_per_op"`
 }

@@ -61,6 +61,14 @@ func nsArgv(ns string, cpu int, args ...string) []string {
 	return append(argv, args...)
 }
 
+// dutArgv is the argv running a DUT process (router, xdpfwd) in namespace
+// ns: pinned to the DUT core at nice dutNice, the DUT napi kthreads' nice,
+// so the two share the core fairly and both take precedence over unrelated
+// load there (`nice` execs in place too).
+func dutArgv(ns string, args ...string) []string {
+	return nsArgv(ns, dutCPU, append([]string{"nice", "-n", strconv.Itoa(dutNice)}, args...)...)
+}
+
 // start runs argv in the background, tracked until it exits or is killed.
 func (p *procs) start(name string, argv []string) (*proc, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)

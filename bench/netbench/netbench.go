@@ -34,7 +34,8 @@ type Options struct {
 	// least 78 (the smallest frame that holds its headers and the
 	// generator's payload). nil means 64,128,512,1518 (quick: 64).
 	Sizes []int
-	// OutDir receives the run's JSON and charts.
+	// OutDir receives the run's JSON and charts (and the partial JSON of
+	// an interrupted run).
 	OutDir string
 	// ResultsPath is the RESULTS.md the Markdown section is appended to;
 	// NoAppend (and Quick) skip that.
@@ -45,25 +46,41 @@ type Options struct {
 	RouterBin, BenchBin string
 	// Command is the command line recorded in the run.
 	Command string
+	// Budget bounds the whole run: when the measurements would run past
+	// it, they stop and the report says what was cut. 0 means 9m30s
+	// (quick: 85 s), so `make bench-net` stays within 10 minutes.
+	Budget time.Duration
+	// ModuleRoot is the repository the run measures; its commit is
+	// recorded (git describe). "" means the current directory.
+	ModuleRoot string
 	// Stdout gets the Markdown summary; Stderr the progress.
 	Stdout, Stderr io.Writer
 }
 
 // plan is how much measuring a run does.
 type plan struct {
-	trial, latTrial, tcpTime time.Duration
-	maxTrials                int
-	streams                  []int
-	latLoads                 []int
+	trial, latTrial time.Duration
+	// tcpTime is iperf3's measured time; tcpOmit (slow start) runs first
+	// and is not counted.
+	tcpTime, tcpOmit time.Duration
+	maxTrials        int
+	maxReruns        int
+	streams          []int
+	latLoads         []int
+	budget           time.Duration
 }
 
 func (o *Options) plan() plan {
+	p := plan{trial: 500 * time.Millisecond, latTrial: 500 * time.Millisecond, tcpTime: 3 * time.Second, tcpOmit: time.Second,
+		maxTrials: 12, maxReruns: 2, streams: []int{1, 4}, latLoads: []int{10, 50}, budget: 9*time.Minute + 30*time.Second}
 	if o.Quick {
-		return plan{trial: 200 * time.Millisecond, latTrial: 300 * time.Millisecond, tcpTime: time.Second,
-			maxTrials: 6, streams: []int{1}, latLoads: []int{10, 50}}
+		p = plan{trial: 200 * time.Millisecond, latTrial: 300 * time.Millisecond, tcpTime: 2 * time.Second, tcpOmit: time.Second,
+			maxTrials: 10, maxReruns: 1, streams: []int{1}, latLoads: []int{10, 50}, budget: 85 * time.Second}
 	}
-	return plan{trial: 500 * time.Millisecond, latTrial: 500 * time.Millisecond, tcpTime: 3 * time.Second,
-		maxTrials: 6, streams: []int{1, 4}, latLoads: []int{10, 50}}
+	if o.Budget > 0 {
+		p.budget = o.Budget
+	}
+	return p
 }
 
 // Fixed costs measured on the 2-vCPU VM, for the estimate.
@@ -73,7 +90,21 @@ const (
 	latOverhead    = 600 * time.Millisecond // receiver start and stop
 	tcpOverhead    = 800 * time.Millisecond
 	flows          = 16
+	// typicalTrials is what a search usually takes when the generator is
+	// not the limit (seen on the 2-vCPU VM), for the typical estimate;
+	// frames of 512 B and more are generator-bound there (1 trial). From
+	// the second round on, a search starts at the previous round's result
+	// and takes about hintedTrials.
+	typicalTrials = 7
+	hintedTrials  = 4
+	// outputReserve is kept from the budget for writing the outputs and
+	// removing the topology.
+	outputReserve = 10 * time.Second
 )
+
+// errBudget means the run's time budget would be exceeded: the
+// measurements stop and the report notes what was cut.
+var errBudget = errors.New("time budget reached")
 
 type sizeSpec struct{ ipv, size int }
 
@@ -90,16 +121,18 @@ type benchRun struct {
 	est     time.Duration
 	trialID int
 
-	run      *bench.Run
-	thr      map[string]*bench.Throughput
-	lat      map[string]*bench.Latency
-	tcp      map[string]*bench.TCP
-	usage    map[string]*bench.Usage
-	kernel64 map[int]float64 // kernel 64-byte throughput per IP version, pps
-	// forwarded marks searches where no trial passed but frames did get
-	// through: the system works, its throughput is below the lowest rate
-	// tried (recorded as a failure note, not as a missing figure).
-	forwarded  map[string]bool
+	deadline time.Time
+	cur      *running // the system being measured
+	cut      string   // what the time budget cut, for the notes
+	rounds   int      // rounds started
+
+	run        *bench.Run
+	thr        map[string]*bench.Throughput
+	prevPps    map[string]float64 // last round's result per search, its first probe
+	lat        map[string]*bench.Latency
+	tcp        map[string]*bench.TCP
+	usage      map[string]*bench.Usage
+	kernel64   map[int]float64 // kernel 64-byte throughput per IP version, pps
 	failures   []string
 	skipped    map[string]string
 	placement  string
@@ -136,7 +169,8 @@ func Run(ctx context.Context, o Options) (*bench.Run, error) {
 		}
 	}
 	b := &benchRun{opts: o, plan: o.plan(), thr: map[string]*bench.Throughput{}, lat: map[string]*bench.Latency{},
-		tcp: map[string]*bench.TCP{}, usage: map[string]*bench.Usage{}, kernel64: map[int]float64{}, skipped: map[string]string{}, forwarded: map[string]bool{}}
+		tcp: map[string]*bench.TCP{}, usage: map[string]*bench.Usage{}, kernel64: map[int]float64{}, skipped: map[string]string{},
+		prevPps: map[string]float64{}}
 	for _, name := range o.Systems {
 		s, err := systemByName(name)
 		if err != nil {
@@ -161,24 +195,61 @@ func Run(ctx context.Context, o Options) (*bench.Run, error) {
 		return nil, err
 	}
 	b.start = time.Now()
-	b.est = b.estimate()
-	b.run = &bench.Run{Date: b.start.UTC(), Machine: machine(), Command: o.Command, Commit: gitDescribe(), Quick: o.Quick, Repeats: o.Repeats}
-	fmt.Fprintf(o.Stderr, "bench net: %d systems × %d rounds × %d sizes, %v trials (≤ %d per search); estimate ≤ %v (sizes where the generator is the limit take 1 trial, so usually less)\n",
-		len(b.systems), o.Repeats, len(b.sizes), b.plan.trial, b.plan.maxTrials, b.est.Round(time.Second))
+	b.deadline = b.start.Add(b.plan.budget - outputReserve)
+	worst, typical := b.estimate()
+	b.est = min(worst, b.plan.budget)
+	b.run = &bench.Run{Date: b.start.UTC(), Machine: machine(), Command: o.Command, Commit: gitDescribe(o.ModuleRoot), Quick: o.Quick, Repeats: o.Repeats}
+	fmt.Fprintf(o.Stderr, "bench net: %d systems × %d rounds × %d sizes, %v trials (≤ %d per search); estimate: typically %v, at worst %v; time budget %v (measurements stop, with a note, when it would be exceeded)\n",
+		len(b.systems), o.Repeats, len(b.sizes), b.plan.trial, b.plan.maxTrials, typical.Round(time.Second), worst.Round(time.Second), b.plan.budget)
 
 	err := b.measureAll(ctx)
 	b.finishRun()
-	if werr := b.writeOutputs(); werr != nil {
-		err = errors.Join(err, werr)
+	interrupted := ctx.Err() != nil
+	var missing []string
+	if !interrupted {
+		missing = b.missingFigures()
 	}
-	if o.Quick {
-		if missing := b.missingFigures(); len(missing) > 0 {
-			err = errors.Join(err, fmt.Errorf("no figure for: %s", strings.Join(missing, "; ")))
-		}
+	if werr := b.writeOutputs(interrupted, missing); werr != nil {
+		err = joinErrs(err, werr)
+	}
+	if len(missing) > 0 {
+		err = joinErrs(err, fmt.Errorf("no figure for: %s", strings.Join(missing, "; ")))
 	}
 	fmt.Fprintf(o.Stderr, "bench net: done in %v\n", time.Since(b.start).Round(time.Second))
 	return b.run, err
 }
+
+// joinErrs joins errors into one line ("a; b"), so a failure list does not
+// break the progress display as errors.Join's newlines do.
+func joinErrs(errs ...error) error {
+	var msgs []string
+	var first error
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		if first == nil {
+			first = e
+		}
+		msgs = append(msgs, e.Error())
+	}
+	switch len(msgs) {
+	case 0:
+		return nil
+	case 1:
+		return first
+	}
+	return &joined{msg: strings.Join(msgs, "; "), errs: errs}
+}
+
+// joined keeps the joined errors for errors.Is and errors.As.
+type joined struct {
+	msg  string
+	errs []error
+}
+
+func (j *joined) Error() string   { return j.msg }
+func (j *joined) Unwrap() []error { return j.errs }
 
 func containsSize(s []sizeSpec, x sizeSpec) bool {
 	for _, y := range s {
@@ -189,14 +260,38 @@ func containsSize(s []sizeSpec, x sizeSpec) bool {
 	return false
 }
 
-// estimate is the worst case: every search uses all its trials.
-func (b *benchRun) estimate() time.Duration {
+// estimate returns the worst case (every search uses all its trials) and
+// the typical case (frames of 512 B and more generator-bound, one trial;
+// the other searches typicalTrials).
+func (b *benchRun) estimate() (worst, typical time.Duration) {
 	p := b.plan
-	perSys := systemOverhead +
-		time.Duration(len(b.sizes)*p.maxTrials)*(p.trial+trialOverhead) +
+	fixed := systemOverhead +
 		time.Duration(2*len(p.latLoads))*(p.latTrial+latOverhead) +
-		time.Duration(len(p.streams))*(p.tcpTime+tcpOverhead)
-	return 5*time.Second + time.Duration(len(b.systems)*b.opts.Repeats)*perSys
+		time.Duration(len(p.streams))*(p.tcpTime+p.tcpOmit+tcpOverhead)
+	trial := p.trial + trialOverhead
+	first, later := 0, 0 // trials of the first round and of each later one
+	for _, sz := range b.sizes {
+		if sz.size >= 512 {
+			first++
+			later++
+		} else {
+			first += min(typicalTrials, p.maxTrials)
+			later += min(hintedTrials, p.maxTrials)
+		}
+	}
+	sys, n := time.Duration(len(b.systems)), time.Duration(len(b.systems)*b.opts.Repeats)
+	worst = 5*time.Second + n*(fixed+time.Duration(len(b.sizes)*p.maxTrials)*trial)
+	typical = 5*time.Second + n*fixed + sys*time.Duration(first+(b.opts.Repeats-1)*later)*trial
+	return worst, typical
+}
+
+// checkBudget returns errBudget when a measurement of d would end after
+// the run's deadline.
+func (b *benchRun) checkBudget(d time.Duration) error {
+	if time.Now().Add(d).After(b.deadline) {
+		return errBudget
+	}
+	return nil
 }
 
 // measureAll builds the topology and measures every system, round-robin.
@@ -218,12 +313,28 @@ func (b *benchRun) measureAll(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	b.placement = fmt.Sprintf("device under test: CPU%d (router started with taskset -c %d; xdpfwd likewise; the DUT ports' "+
-		"napi instances threaded and their kthreads pinned to CPU%d at SCHED_FIFO 10 (they preempt like a NIC's softirq), so the DUT's receive path, XDP programs and kernel forwarding run there too); "+
-		"generator, receiver, iperf3 and the host ports' napi kthreads (SCHED_FIFO 10): CPU%d",
-		dutCPU, dutCPU, dutCPU, hostCPU)
+	b.placement = fmt.Sprintf("device under test: CPU%d (router started with taskset -c %d and nice %d; xdpfwd likewise; the DUT ports' "+
+		"napi instances threaded and their kthreads pinned to CPU%d at SCHED_OTHER nice %d, so the DUT's receive path, XDP programs and kernel forwarding run there "+
+		"and share the core fairly with a user-space router, as ksoftirqd would, while other load on the machine gets little of it); "+
+		"generator, receiver, iperf3 and the host ports' napi kthreads (SCHED_FIFO %d, so the never-sleeping generator does not starve them): CPU%d",
+		dutCPU, dutCPU, dutNice, dutCPU, dutNice, napiPriority, hostCPU)
 	b.logf("topology: %s — %s — %s; placement: %s; napi kthreads %s", b.topo.gen, b.topo.dut, b.topo.recv, b.placement, pinned)
+	for _, w := range preflightWarnings("napi/nb" + strconv.Itoa(os.Getpid())) {
+		b.logf("WARNING: %s", w)
+		b.note("Preflight warning: " + w + ".")
+	}
+	var last time.Duration // how long the previous round took
 	for round := 1; round <= b.opts.Repeats; round++ {
+		// A round that would not fit is not started, so every system
+		// keeps the same number of repeats.
+		if left := time.Until(b.deadline); round > 1 && last > left {
+			b.cut = fmt.Sprintf("rounds %d to %d of %d were not run: the time budget (%v) had %v left and round %d took %v, so every system has %d repeats",
+				round, b.opts.Repeats, b.opts.Repeats, b.plan.budget, left.Round(time.Second), round-1, last.Round(time.Second), round-1)
+			b.logf("time budget: %s", b.cut)
+			return nil
+		}
+		roundStart := time.Now()
+		b.rounds = round
 		for _, sys := range b.systems {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -235,6 +346,11 @@ func (b *benchRun) measureAll(ctx context.Context) (err error) {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				if errors.Is(err, errBudget) {
+					b.cut = fmt.Sprintf("the time budget (%v) ran out during round %d of %d at %s; that system's remaining figures of the round and every later measurement were not taken, so later rounds have fewer repeats", b.plan.budget, round, b.opts.Repeats, sys.name)
+					b.logf("time budget reached: %s", b.cut)
+					return nil
+				}
 				if errors.Is(err, errUnavailable) {
 					b.skipped[sys.name] = err.Error()
 					b.logf("%s: skipped: %v", sys.name, err)
@@ -244,6 +360,7 @@ func (b *benchRun) measureAll(ctx context.Context) (err error) {
 				b.logf("%s round %d: FAILED: %v", sys.name, round, err)
 			}
 		}
+		last = time.Since(roundStart)
 	}
 	return nil
 }
@@ -273,7 +390,11 @@ func (b *benchRun) measureSystem(ctx context.Context, sys system, round int) err
 	if err != nil {
 		return err
 	}
-	defer b.stopSystem(rs)
+	b.cur = rs
+	defer func() {
+		b.cur = nil
+		b.stopSystem(rs)
+	}()
 	if pinned, err := b.topo.pinNAPI(); err != nil {
 		return err
 	} else if pinned != b.napiPinned {
@@ -292,6 +413,9 @@ func (b *benchRun) measureSystem(ctx context.Context, sys system, round int) err
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if errors.Is(err, errBudget) {
+				return err
+			}
 			errs = append(errs, fmt.Errorf("IPv%d %d B: %w", sz.ipv, sz.size, err))
 			b.logf("%s IPv%d %dB: %v", sys.name, sz.ipv, sz.size, err)
 		}
@@ -302,6 +426,9 @@ func (b *benchRun) measureSystem(ctx context.Context, sys system, round int) err
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				if errors.Is(err, errBudget) {
+					return err
+				}
 				errs = append(errs, fmt.Errorf("latency IPv%d %d%%: %w", ipv, load, err))
 				b.logf("%s latency IPv%d %d%%: %v", sys.name, ipv, load, err)
 			}
@@ -311,6 +438,9 @@ func (b *benchRun) measureSystem(ctx context.Context, sys system, round int) err
 		if err := b.tcpTest(ctx, sys, n); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if errors.Is(err, errBudget) {
+				return err
 			}
 			errs = append(errs, fmt.Errorf("TCP %d streams: %w", n, err))
 			b.logf("%s TCP %d streams: %v", sys.name, n, err)
@@ -336,24 +466,36 @@ func (b *benchRun) measureSystem(ctx context.Context, sys system, round int) err
 			b.logf("%s: router allocs %d over %d forwarded packets, max RSS %.1f MiB", sys.name, u.Allocs, u.Packets, u.MaxRSSMB)
 		}
 		if rs.router.exited() {
-			errs = append(errs, fmt.Errorf("router exited during the measurement: %v\n%s", rs.router.err, trunc(rs.router.stderr.String(), 2000)))
+			errs = append(errs, fmt.Errorf("router exited during the measurement: %v: %s", rs.router.err, oneLine(trunc(rs.router.stderr.String(), 2000))))
 		}
 	}
-	return errors.Join(errs...)
+	return joinErrs(errs...)
+}
+
+// oneLine folds a multi-line text (a process's stderr) into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func key(parts ...any) string { return fmt.Sprint(parts...) }
 
 // throughput runs one RFC 2544 search and records it.
 func (b *benchRun) throughput(ctx context.Context, sys system, round int, sz sizeSpec) error {
-	res, err := Search(SearchOptions{MaxTrials: b.plan.maxTrials, Resolution: 0.01}, func(rate float64) (Trial, error) {
+	k := key(sys.name, sz.ipv, sz.size)
+	so := SearchOptions{MaxTrials: b.plan.maxTrials, Resolution: 0.01, MaxReruns: b.plan.maxReruns, Hint: b.prevPps[k]}
+	res, err := Search(so, func(rate float64) (Trial, error) {
 		t, err := b.trial(ctx, sz, rate, b.plan.trial)
 		if err != nil {
 			return t, err
 		}
 		verdict := "pass"
-		if !t.Pass() {
+		if p := t.Problem(); p != "" && t.Loss() < MaxLoss {
+			verdict = "INVALID (re-run): " + p
+		} else if !t.Pass() {
 			verdict = "FAIL"
+		}
+		if t.Refused > 0 {
+			verdict += fmt.Sprintf(" (%d refused by the full DUT ring)", t.Refused)
 		}
 		target := "max"
 		if rate > 0 {
@@ -363,33 +505,39 @@ func (b *benchRun) throughput(ctx context.Context, sys system, round int, sz siz
 			sys.name, round, sz.ipv, sz.size, target, t.OfferedPps()/1e3, t.ReceivedPps()/1e3, 100*t.Loss(), verdict)
 		return t, nil
 	})
-	if err != nil {
-		return err
-	}
-	k := key(sys.name, sz.ipv, sz.size)
-	if res.Best == nil {
-		for _, t := range res.Trials {
-			if t.Received > 0 {
-				// It forwarded, only never within 0.1 % loss: a figure
-				// (below the lowest rate tried), not a broken system.
-				b.forwarded[k] = true
-			}
-		}
-		return fmt.Errorf("no trial passed (lowest tried %.0f kpps)", res.Trials[len(res.Trials)-1].Rate/1e3)
-	}
 	th := b.thr[k]
 	if th == nil {
 		th = &bench.Throughput{System: sys.name, IPVersion: sz.ipv, FrameSize: sz.size}
 		b.thr[k] = th
 	}
+	// The smoke run's rule: the system forwards when some trial lost
+	// less than half and delivered frames.
+	for _, t := range res.Trials {
+		if t.Received > 0 && t.Loss() < 0.5 {
+			th.Forwarding++
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if res.Best == nil {
+		lowest := res.Trials[len(res.Trials)-1].Rate
+		return fmt.Errorf("no trial passed (lowest rate tried %.0f kpps)", lowest/1e3)
+	}
+	b.prevPps[k] = res.Pps
 	th.Mpps = append(th.Mpps, res.Pps/1e6)
 	th.CPUNsPerPacket = append(th.CPUNsPerPacket, res.Best.CPUNsPerPacket())
 	th.GeneratorBound = th.GeneratorBound || res.GeneratorBound
-	gb := ""
-	if res.GeneratorBound {
-		gb = " (generator-bound: lower bound)"
+	th.Bracketed = append(th.Bracketed, res.Bracketed)
+	bound := ""
+	switch {
+	case res.GeneratorBound:
+		bound = " (generator-bound: lower bound)"
+	case !res.Bracketed:
+		bound = fmt.Sprintf(" (unbracketed after %d trials: lower bound; %.0f kpps failed)", len(res.Trials), res.UpperPps/1e3)
 	}
-	b.logf("%-22s r%d IPv%d %4dB: throughput %.3f Mpps, %.0f ns CPU/packet%s", sys.name, round, sz.ipv, sz.size, res.Pps/1e6, res.Best.CPUNsPerPacket(), gb)
+	b.logf("%-22s r%d IPv%d %4dB: throughput %.3f Mpps, %.0f ns CPU/packet%s", sys.name, round, sz.ipv, sz.size, res.Pps/1e6, res.Best.CPUNsPerPacket(), bound)
 	if sys.kind == "kernel" && sz.size == minSize(sz.ipv) && b.kernel64[sz.ipv] == 0 {
 		b.kernel64[sz.ipv] = res.Pps
 	}
@@ -417,7 +565,7 @@ func (b *benchRun) genArgs(sz sizeSpec, rate float64, d time.Duration, id int) [
 // genReport is bench gen's JSON line.
 type genReport struct {
 	Sent     uint64  `json:"sent"`
-	Errors   uint64  `json:"errors"`
+	Refused  uint64  `json:"refused"`
 	ElapsedS float64 `json:"elapsed_s"`
 	Pps      float64 `json:"pps"`
 }
@@ -446,22 +594,21 @@ func (b *benchRun) runGen(ctx context.Context, sz sizeSpec, rate float64, d time
 // frames still in the DUT's rings and queues are counted as received.
 const drain = 30 * time.Millisecond
 
-// trial offers one rate for d and measures it from the counters.
+// trial offers one rate for d and measures it: offered is the generator's
+// own count of frames put to the link (accepted or refused by a full DUT
+// ring), received the receiver port's rx_packets counter, CPU the DUT
+// tasks' run time.
 func (b *benchRun) trial(ctx context.Context, sz sizeSpec, rate float64, d time.Duration) (Trial, error) {
-	t := b.topo
-	b.trialID++
-	tx0, err := t.stats(t.gen, t.g)
-	if err != nil {
+	if err := b.checkBudget(d + trialOverhead); err != nil {
 		return Trial{}, err
 	}
+	t := b.topo
+	b.trialID++
 	rx0, err := t.stats(t.recv, t.r)
 	if err != nil {
 		return Trial{}, err
 	}
-	cpu0, err := readCPU(dutCPU)
-	if err != nil {
-		return Trial{}, err
-	}
+	cpu0 := b.dutCPUNs()
 	g, err := b.runGen(ctx, sz, rate, d, b.trialID)
 	if err != nil {
 		return Trial{}, err
@@ -469,14 +616,7 @@ func (b *benchRun) trial(ctx context.Context, sz sizeSpec, rate float64, d time.
 	if err := sleepCtx(ctx, drain); err != nil {
 		return Trial{}, err
 	}
-	cpu1, err := readCPU(dutCPU)
-	if err != nil {
-		return Trial{}, err
-	}
-	tx1, err := t.stats(t.gen, t.g)
-	if err != nil {
-		return Trial{}, err
-	}
+	cpu1 := b.dutCPUNs()
 	rx1, err := t.stats(t.recv, t.r)
 	if err != nil {
 		return Trial{}, err
@@ -487,19 +627,12 @@ func (b *benchRun) trial(ctx context.Context, sz sizeSpec, rate float64, d time.
 	}
 	return Trial{
 		Rate:     rate,
-		Offered:  (tx1.txPackets + tx1.txDropped) - (tx0.txPackets + tx0.txDropped),
+		Offered:  g.Sent + g.Refused,
+		Refused:  g.Refused,
 		Received: rx1.rxPackets - rx0.rxPackets,
 		Seconds:  secs,
-		BusyNs:   cpu1.BusyNsSince(cpu0),
+		CPUNs:    max(0, cpu1-cpu0),
 	}, nil
-}
-
-func readCPU(cpu int) (CPUTimes, error) {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return CPUTimes{}, err
-	}
-	return ParseProcStat(data, cpu)
 }
 
 // recvReport is bench recv's JSON line.
@@ -526,6 +659,9 @@ func (b *benchRun) latency(ctx context.Context, sys system, ipv, load int) error
 	b.trialID++
 	id := b.trialID
 	d := b.plan.latTrial
+	if err := b.checkBudget(d + latOverhead); err != nil {
+		return err
+	}
 	rp, err := b.procs.start("bench recv", nsArgv(b.topo.recv, hostCPU, b.opts.BenchBin, "recv", "-dev", b.topo.r, "-duration", (d+5*time.Second).String(), "-id", strconv.Itoa(id)))
 	if err != nil {
 		return err
@@ -536,6 +672,7 @@ func (b *benchRun) latency(ctx context.Context, sys system, ipv, load int) error
 	if err := waitPacketSocket(ctx, rp, 10*time.Second); err != nil {
 		return err
 	}
+	cpu0 := b.dutCPUNs()
 	g, err := b.runGen(ctx, sz, rate, d, id)
 	if err != nil {
 		return err
@@ -543,6 +680,7 @@ func (b *benchRun) latency(ctx context.Context, sys system, ipv, load int) error
 	if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
 		return err
 	}
+	cpuNs := max(0, b.dutCPUNs()-cpu0)
 	_ = rp.cmd.Process.Signal(syscall.SIGTERM)
 	if err := rp.wait(ctx, 5*time.Second); err != nil && !isSignalExit(err) {
 		return fmt.Errorf("bench recv: %v: %s", err, trunc(rp.stderr.String(), 500))
@@ -555,9 +693,15 @@ func (b *benchRun) latency(ctx context.Context, sys system, ipv, load int) error
 	if err := json.Unmarshal(line, &r); err != nil {
 		return fmt.Errorf("bench recv output %q: %w", line, err)
 	}
+	offered := g.Sent + g.Refused
+	if offered == 0 || r.Received == 0 {
+		// Nothing to take percentiles of: a 0 µs figure would read as
+		// a measurement.
+		return fmt.Errorf("measured nothing: the generator offered %d frames, the receiver got %d of them", offered, r.Received)
+	}
 	lost := uint64(0)
-	if g.Sent > r.Received {
-		lost = g.Sent - r.Received
+	if offered > r.Received {
+		lost = offered - r.Received
 	}
 	k := key(sys.name, ipv, load)
 	l := b.lat[k]
@@ -568,9 +712,15 @@ func (b *benchRun) latency(ctx context.Context, sys system, ipv, load int) error
 	l.P50us = append(l.P50us, r.P50us)
 	l.P99us = append(l.P99us, r.P99us)
 	l.Lost = append(l.Lost, lost)
+	l.Sent = append(l.Sent, offered)
 	l.Reordered = append(l.Reordered, r.Reordered)
-	b.logf("%-22s latency IPv%d %dB at %d%% (%.0f kpps): p50 %.1f µs, p99 %.1f µs, lost %d of %d, reordered %d",
-		sys.name, ipv, sz.size, load, rate/1e3, r.P50us, r.P99us, lost, g.Sent, r.Reordered)
+	l.CPUNsPerPacket = append(l.CPUNsPerPacket, cpuNs/float64(r.Received))
+	over := ""
+	if float64(lost) >= MaxLoss*float64(offered) {
+		over = " — OVERLOADED (loss ≥ 0.1 %: a full queue's latency)"
+	}
+	b.logf("%-22s latency IPv%d %dB at %d%% (%.0f kpps): p50 %.1f µs, p99 %.1f µs, lost %d of %d, reordered %d, %.0f ns CPU/packet%s",
+		sys.name, ipv, sz.size, load, rate/1e3, r.P50us, r.P99us, lost, offered, r.Reordered, cpuNs/float64(r.Received), over)
 	return nil
 }
 
@@ -579,34 +729,38 @@ func isSignalExit(err error) bool {
 	return errors.As(err, &ee) && !ee.Exited()
 }
 
-// tcpTest runs iperf3 (cubic) from the generator to the receiver.
+// tcpTest runs iperf3 (cubic) from the generator to the receiver. Every
+// system gets the same settings: the hosts' TX checksum offload off (the
+// AF_XDP and XDP systems cannot finish CHECKSUM_PARTIAL frames) and the
+// DUT ports' GRO off (generic XDP runs after GRO, where an aggregated frame
+// does not fit an AF_XDP frame; and TCP through nexthop packetmmap stalled
+// with GRO on, under investigation).
 func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int) (err error) {
 	t := b.topo
-	if sys.hostsTXOff {
+	if err := b.checkBudget(b.plan.tcpTime + b.plan.tcpOmit + tcpOverhead); err != nil {
+		return err
+	}
+	for _, nd := range [][2]string{{t.gen, t.g}, {t.recv, t.r}} {
+		if _, err := nsRun(ctx, nd[0], "ethtool", "-K", nd[1], "tx", "off"); err != nil {
+			return err
+		}
+	}
+	defer func() {
 		for _, nd := range [][2]string{{t.gen, t.g}, {t.recv, t.r}} {
-			if _, err := nsRun(ctx, nd[0], "ethtool", "-K", nd[1], "tx", "off"); err != nil {
-				return err
-			}
+			_, _ = nsRun(context.Background(), nd[0], "ethtool", "-K", nd[1], "tx", "on", "tso", "off")
 		}
-		defer func() {
-			for _, nd := range [][2]string{{t.gen, t.g}, {t.recv, t.r}} {
-				_, _ = nsRun(context.Background(), nd[0], "ethtool", "-K", nd[1], "tx", "on", "tso", "off")
-			}
-		}()
+	}()
+	for _, dev := range []string{t.a, t.b} {
+		if _, err := nsRun(ctx, t.dut, "ethtool", "-K", dev, "gro", "off"); err != nil {
+			return err
+		}
 	}
-	if sys.groOffForTCP {
+	defer func() {
 		for _, dev := range []string{t.a, t.b} {
-			if _, err := nsRun(ctx, t.dut, "ethtool", "-K", dev, "gro", "off"); err != nil {
-				return err
-			}
+			_, _ = nsRun(context.Background(), t.dut, "ethtool", "-K", dev, "gro", "on")
 		}
-		defer func() {
-			for _, dev := range []string{t.a, t.b} {
-				_, _ = nsRun(context.Background(), t.dut, "ethtool", "-K", dev, "gro", "on")
-			}
-			_, _ = t.pinNAPI()
-		}()
-	}
+		_, _ = t.pinNAPI()
+	}()
 	srv, err := b.procs.start("iperf3 server", nsArgv(t.recv, hostCPU, "iperf3", "-s", "-1", "-B", recvV4, "-p", "5201"))
 	if err != nil {
 		return err
@@ -617,7 +771,8 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int) (err er
 		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
 			return err
 		}
-		args := []string{"iperf3", "-c", recvV4, "-p", "5201", "-C", "cubic", "-J", "-t", strconv.FormatFloat(b.plan.tcpTime.Seconds(), 'f', -1, 64)}
+		args := []string{"iperf3", "-c", recvV4, "-p", "5201", "-C", "cubic", "-J",
+			"-t", strconv.FormatFloat(b.plan.tcpTime.Seconds(), 'f', -1, 64), "-O", strconv.FormatFloat(b.plan.tcpOmit.Seconds(), 'f', -1, 64)}
 		if streams > 1 {
 			args = append(args, "-P", strconv.Itoa(streams))
 		}
@@ -625,7 +780,7 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int) (err er
 		if err != nil {
 			return err
 		}
-		werr := cl.wait(ctx, b.plan.tcpTime+15*time.Second)
+		werr := cl.wait(ctx, b.plan.tcpTime+b.plan.tcpOmit+15*time.Second)
 		out = cl.stdout.String()
 		if werr == nil || !strings.Contains(out, "connect") {
 			break
@@ -660,6 +815,9 @@ func (b *benchRun) note(s string) {
 func (b *benchRun) finishRun() {
 	r := b.run
 	r.Placement = b.placement
+	if b.rounds > 0 {
+		r.Repeats = b.rounds // fewer than asked when the time budget cut the run
+	}
 	for _, sys := range b.systems {
 		if _, skip := b.skipped[sys.name]; skip {
 			continue
@@ -686,10 +844,24 @@ func (b *benchRun) finishRun() {
 			r.Usage = append(r.Usage, *u)
 		}
 	}
-	b.note(fmt.Sprintf("Throughput: highest offered rate with < %.1f %% loss (RFC 2544 §26.1), binary search over %v trials (≤ %d per figure), loss from interface counters (generator tx_packets + tx_dropped vs receiver rx_packets); UDP, %d flows. Generator-bound figures are lower bounds.",
-		MaxLoss*100, b.plan.trial, b.plan.maxTrials, flows))
-	b.note("CPU per packet: busy time of the DUT core (user + nice + system + irq + softirq from /proc/stat; steal excluded) during the best passing trial, divided by the packets received; other load on that core (this VM is shared) counts too.")
-	b.note("TCP: iperf3 -C cubic (the VM's default bbr paces itself down through user-space buffers) between the hosts; hosts keep TX checksum offload on, except for the afxdp and xdp-redirect systems, which cannot finish CHECKSUM_PARTIAL frames, so there it is off; all ports run with TSO off (needed to put receive work on the pinned napi threads). For the nexthop systems the DUT ports' GRO is off during TCP: with GRO on, TCP through nexthop packetmmap stalled (0 bytes) in this topology, and generic XDP runs after GRO, where an aggregated frame does not fit an AF_XDP frame.")
+	b.note(fmt.Sprintf("Throughput: highest offered rate with < %.1f %% loss (RFC 2544 §26.1), searched over %v trials (≤ %d per figure, re-runs included) until a failing rate lies within 1 %% above it; "+
+		"received = the receiver port's rx_packets; UDP, %d flows; "+
+		"offered = the frames the generator put to the link, including those the DUT's full ingress ring refused (lost, not retried). A trial whose offered rate strayed more than ±%.0f %% from the target is re-run (≤ %d times), then counted as failed. "+
+		"≥ marks a lower bound: generator-bound (the maximum-rate trial passed) or unbracketed (the trials ran out before a failure within 1 %%).",
+		MaxLoss*100, b.plan.trial, b.plan.maxTrials, flows, RateTolerance*100, b.plan.maxReruns))
+	b.note("CPU per packet: run time of the DUT's own tasks — the router (or xdpfwd) process and the DUT ports' napi kthreads, where kernel forwarding, XDP and the veth receive path run — " +
+		"from /proc/PID/task/TID/schedstat, divided by the packets received; at throughput (a busy-polling router costs about 1/rate there) and, for every system at the same offered rate, at the latency loads.")
+	b.note("Latency: one-way, from the generator's timestamp to the receiver's packet socket, at fixed percentages of the kernel's 64-byte (IPv6: 78-byte) throughput; " +
+		"rows marked overloaded lost ≥ 0.1 %, so they show a full queue's latency, not forwarding latency (RFC 2544 §26.2 measures at the throughput rate).")
+	b.note(fmt.Sprintf("TCP: iperf3 -C cubic (the VM's default bbr paces itself down through user-space buffers) -t %v -O %v (the first %v, slow start, is not counted), same settings for every system: "+
+		"hosts' TX checksum offload off (the AF_XDP and XDP systems cannot finish CHECKSUM_PARTIAL frames), TSO off on all ports, and GRO off on the DUT ports "+
+		"(generic XDP runs after GRO, where an aggregated frame does not fit an AF_XDP frame; TCP through nexthop packetmmap stalled with GRO on, under investigation). "+
+		"With GRO off the DUT ports' receive work runs in the sender's context (CPU0), so TCP figures are not confined to the DUT core.",
+		b.plan.tcpTime, b.plan.tcpOmit, b.plan.tcpOmit))
+	b.note("The generator shares CPU0 with the receiver and the host ports' napi kthreads: the more a system forwards, the more receive work CPU0 does and the less the generator offers, so generator-bound figures (≥) are lower for the systems that forward best.")
+	if b.cut != "" {
+		b.note("Cut short: " + b.cut + ".")
+	}
 	for name, why := range b.skipped {
 		b.note(fmt.Sprintf("%s not measured: %s", name, why))
 	}
@@ -698,7 +870,9 @@ func (b *benchRun) finishRun() {
 	}
 }
 
-// missingFigures lists the systems and sizes without a throughput figure.
+// missingFigures lists the systems and sizes that produced no figure: no
+// search had a trial with loss < 50 % that delivered frames
+// (bench.Throughput.Forwards, the rule TestQuickEndToEnd applies too).
 func (b *benchRun) missingFigures() []string {
 	var missing []string
 	for _, sys := range b.systems {
@@ -706,9 +880,7 @@ func (b *benchRun) missingFigures() []string {
 			continue
 		}
 		for _, sz := range b.sizes {
-			k := key(sys.name, sz.ipv, sz.size)
-			th := b.thr[k]
-			if (th == nil || len(th.Mpps) == 0 || th.Mpps[0] <= 0) && !b.forwarded[k] {
+			if th := b.thr[key(sys.name, sz.ipv, sz.size)]; th == nil || !th.Forwards() {
 				missing = append(missing, fmt.Sprintf("%s IPv%d %d B", sys.name, sz.ipv, sz.size))
 			}
 		}
@@ -717,20 +889,36 @@ func (b *benchRun) missingFigures() []string {
 }
 
 // writeOutputs writes the JSON, the charts, the Markdown and RESULTS.md.
-func (b *benchRun) writeOutputs() error {
+// An interrupted run writes only its JSON, as run-*.partial.json in
+// OutDir; a run with missing figures is not appended to RESULTS.md.
+func (b *benchRun) writeOutputs(interrupted bool, missing []string) error {
 	o := b.opts
-	appendRun := !o.Quick && !o.NoAppend
-	dir := o.OutDir
+	base := filepath.Join(o.OutDir, "run-"+b.start.Format("20060102-150405"))
+	if interrupted {
+		b.note("INTERRUPTED: the run was stopped before it finished; figures are partial.")
+		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+			return fmt.Errorf("output directory: %w", err)
+		}
+		data, err := json.MarshalIndent(b.run, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(base+".partial.json", append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write the partial run: %w", err)
+		}
+		fmt.Fprintf(o.Stderr, "bench net: interrupted: wrote %s.partial.json; nothing appended to %s\n", base, o.ResultsPath)
+		return nil
+	}
+	appendRun := !o.Quick && !o.NoAppend && len(missing) == 0
 	if appendRun {
 		// A run recorded in RESULTS.md keeps its JSON and charts beside
 		// it (bench/runs/), so the links work and `bench compare` has
 		// the raw figures of every recorded run.
-		dir = filepath.Join(filepath.Dir(o.ResultsPath), "runs")
+		base = filepath.Join(filepath.Dir(o.ResultsPath), "runs", filepath.Base(base))
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}
-	base := filepath.Join(dir, "run-"+b.start.Format("20060102-150405"))
 	if files, err := bench.WriteCharts(b.run, base); err != nil {
 		fmt.Fprintf(o.Stderr, "bench net: charts not written: %v\n", err)
 	} else {
@@ -755,7 +943,10 @@ func (b *benchRun) writeOutputs() error {
 		return nil
 	}
 	_, _ = o.Stdout.Write(md.Bytes())
-	if o.Quick || o.NoAppend {
+	if !appendRun {
+		if !o.Quick && !o.NoAppend {
+			fmt.Fprintf(o.Stderr, "bench net: not appended to %s: figures are missing\n", o.ResultsPath)
+		}
 		return nil
 	}
 	if err := bench.AppendResults(o.ResultsPath, md.Bytes()); err != nil {
@@ -768,13 +959,13 @@ func (b *benchRun) writeOutputs() error {
 // Preflight checks what the benchmark needs and says how to get it.
 func Preflight(o Options) error {
 	if os.Geteuid() != 0 {
-		return errors.New("bench net needs root (network namespaces, veths, XDP); run it with sudo")
+		return errors.New("needs root (network namespaces, veths, XDP); run it with sudo")
 	}
 	if runtime.NumCPU() < 2 {
-		return fmt.Errorf("bench net needs 2 CPUs (the DUT on CPU%d, the generator on CPU%d); this machine has %d", dutCPU, hostCPU, runtime.NumCPU())
+		return fmt.Errorf("needs 2 CPUs (the DUT on CPU%d, the generator on CPU%d); this machine has %d", dutCPU, hostCPU, runtime.NumCPU())
 	}
 	var missing []string
-	for _, c := range []string{"ip", "ethtool", "taskset", "iperf3", "curl", "ping", "sysctl"} {
+	for _, c := range []string{"ip", "ethtool", "taskset", "nice", "iperf3", "curl", "ping", "sysctl"} {
 		if _, err := exec.LookPath(c); err != nil {
 			missing = append(missing, c)
 		}
@@ -837,10 +1028,34 @@ func parseCPUInfo(s string, fallback int) (model string, cpus int) {
 	return model, cpus
 }
 
-func gitDescribe() string {
-	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+// gitDescribe is `git describe --always --dirty` of the repository at root
+// ("" = the current directory), or "unknown".
+func gitDescribe(root string) string {
+	if root == "" {
+		root = "."
+	}
+	out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output()
 	if err != nil {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// ModuleRoot finds the nexthop repository containing dir (or one of its
+// parents): the directory whose go.mod declares this module. The outputs
+// and binaries of `bench net` are resolved against it.
+func ModuleRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if data, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil &&
+			strings.Contains(string(data), "module github.com/nexthop-router/nexthop\n") {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("%s is not inside the nexthop repository (no go.mod of github.com/nexthop-router/nexthop above it)", dir)
+		}
+	}
 }

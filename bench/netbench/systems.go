@@ -33,29 +33,22 @@ type system struct {
 	// mode is the router's link mode; xdp is the XDP attach mode its log
 	// must report ("XDP driver mode" / "XDP generic mode").
 	mode, xdp string
-	// hostsTXOff: the hosts turn TX checksum offload off for TCP, because
-	// the system bypasses the kernel stack and cannot see or finish
-	// CHECKSUM_PARTIAL frames (LINUX-NOTES).
-	hostsTXOff bool
-	// groOffForTCP: the DUT ports turn GRO off during TCP. Generic XDP
-	// runs after GRO, and an aggregated 64 KiB TCP frame does not fit an
-	// AF_XDP frame; and TCP through nexthop packetmmap stalled (0 bytes)
-	// with GRO on the router's veths (seen 2026-11-27, not yet explained).
-	groOffForTCP bool
 }
 
+// systemByName returns the set-up of the system called name (one of
+// AllSystems), or an error listing the known names.
 func systemByName(name string) (system, error) {
 	switch name {
 	case SysKernel:
 		return system{name: name, kind: "kernel"}, nil
 	case SysPacketMMAP:
-		return system{name: name, kind: "router", mode: "packetmmap", groOffForTCP: true}, nil
+		return system{name: name, kind: "router", mode: "packetmmap"}, nil
 	case SysAFXDPGeneric:
-		return system{name: name, kind: "router", mode: "afxdp", xdp: "generic", hostsTXOff: true, groOffForTCP: true}, nil
+		return system{name: name, kind: "router", mode: "afxdp", xdp: "generic"}, nil
 	case SysAFXDPDriver:
-		return system{name: name, kind: "router", mode: "afxdp", xdp: "driver", hostsTXOff: true, groOffForTCP: true}, nil
+		return system{name: name, kind: "router", mode: "afxdp", xdp: "driver"}, nil
 	case SysXDPRedirect:
-		return system{name: name, kind: "xdpfwd", hostsTXOff: true}, nil
+		return system{name: name, kind: "xdpfwd"}, nil
 	}
 	return system{}, fmt.Errorf("unknown system %q (known: %s)", name, defaultSystemSet)
 }
@@ -101,7 +94,7 @@ func (b *benchRun) startSystem(ctx context.Context, sys system) (*running, error
 		if err := os.WriteFile(cfg, []byte(RouterConfig(t.a, t.b, sys.mode)), 0o644); err != nil {
 			return nil, err
 		}
-		pr, err := b.procs.start("router ("+sys.name+")", nsArgv(t.dut, dutCPU, b.opts.RouterBin, "-config", cfg))
+		pr, err := b.procs.start("router ("+sys.name+")", dutArgv(t.dut, b.opts.RouterBin, "-config", cfg))
 		if err != nil {
 			b.stopSystem(rs)
 			return nil, err
@@ -121,7 +114,7 @@ func (b *benchRun) startSystem(ctx context.Context, sys system) (*running, error
 		}
 	case "xdpfwd":
 		for _, dir := range [][3]string{{t.a, t.b, macR}, {t.b, t.a, macG}} {
-			pr, err := b.procs.start("xdpfwd "+dir[0], nsArgv(t.dut, dutCPU, b.opts.BenchBin, "xdpfwd", "-in", dir[0], "-out", dir[1], "-dst-mac", dir[2], "-mode", "native"))
+			pr, err := b.procs.start("xdpfwd "+dir[0], dutArgv(t.dut, b.opts.BenchBin, "xdpfwd", "-in", dir[0], "-out", dir[1], "-dst-mac", dir[2], "-mode", "native"))
 			if err != nil {
 				b.stopSystem(rs)
 				return nil, err
@@ -280,7 +273,7 @@ type routerMetrics struct {
 	Forwarded float64 // sum of router_ip_forwarded_packets_total
 }
 
-// ParseMetrics reads the two figures from a Prometheus text exposition.
+// parseMetrics reads the two figures from a Prometheus text exposition.
 func parseMetrics(text string) (routerMetrics, error) {
 	var m routerMetrics
 	seenMallocs := false

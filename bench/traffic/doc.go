@@ -46,12 +46,12 @@
 // per batch on an AF_PACKET socket with PACKET_QDISC_BYPASS and a 4 MiB
 // send buffer. The transmit timestamp is read once per batch just before
 // sendmmsg, so a frame late in a 64-frame batch at full rate carries a
-// stamp up to one batch's kernel send time (tens of µs) early. ENOBUFS and
-// EAGAIN are counted (Errors, one per failed call) and the same frames are
-// retried; Sent counts frames the kernel accepted. With PACKET_QDISC_BYPASS
-// "accepted" means handed to the driver, which may still drop a frame
-// (counted in the interface's tx_dropped): offered load is best read as
-// Sent, delivered load from the receiver.
+// stamp up to one batch's kernel send time (tens of µs) early. A frame the
+// driver refuses with ENOBUFS (a veth whose peer's receive ring is full) is
+// counted in Refused and not retried, as a wire would lose it; EAGAIN and
+// EINTR are retried. Sent counts frames the kernel accepted; the offered
+// load is Sent + Refused, which is what the pacer keeps on its rate, and
+// the delivered load is read at the receiver.
 //
 // A non-zero rate is paced on the monotonic clock: by elapsed time t the
 // generator has sent floor(t*rate)+1 frames, in batches of whatever is due

@@ -42,12 +42,17 @@ type GenConfig struct {
 type GenResult struct {
 	// Sent counts frames the kernel accepted.
 	Sent uint64
-	// Errors counts sendmmsg calls that failed with ENOBUFS or EAGAIN
-	// (the frames were retried).
-	Errors uint64
+	// Refused counts frames the kernel refused with ENOBUFS: the link's
+	// ring was full (on a veth, the peer's receive ring), so the frame is
+	// lost as on a wire, counted once and not retried. Sent + Refused is
+	// the offered load, which the pacer keeps on its rate.
+	Refused uint64
 	// Elapsed is the time from the first send to the end of the last.
 	Elapsed time.Duration
 }
+
+// Offered is every frame put to the link: accepted or refused.
+func (r GenResult) Offered() uint64 { return r.Sent + r.Refused }
 
 // PPS returns the achieved rate of accepted frames.
 func (r GenResult) PPS() float64 {
@@ -156,10 +161,10 @@ func (g *genLoop) run(ctx context.Context, d time.Duration) (res GenResult, err 
 		default:
 		}
 		if g.progress != nil && el >= nextReport {
-			fmt.Fprintf(g.progress, "gen: %.0fs sent %d (%.0f pps) errors %d\n", el.Seconds(), res.Sent, float64(res.Sent)/el.Seconds(), res.Errors)
+			fmt.Fprintf(g.progress, "gen: %.0fs sent %d (%.0f pps) refused %d\n", el.Seconds(), res.Sent, float64(res.Sent)/el.Seconds(), res.Refused)
 			nextReport += time.Second
 		}
-		k, wait := g.pace.due(el, res.Sent, n)
+		k, wait := g.pace.due(el, res.Offered(), n)
 		if k == 0 {
 			wait = min(wait, 10*time.Millisecond, d-el)
 			ts := unix.NsecToTimespec(int64(wait))
@@ -183,8 +188,15 @@ func (g *genLoop) run(ctx context.Context, d time.Duration) (res GenResult, err 
 				continue
 			}
 			switch e {
-			case unix.ENOBUFS, unix.EAGAIN, unix.EINTR:
-				res.Errors++
+			case unix.ENOBUFS:
+				// The driver dropped frame off (a veth whose peer ring
+				// is full returns NET_XMIT_DROP): lost, as on a wire.
+				// Retrying would turn the loss into back-pressure and
+				// offer a different load than asked.
+				res.Refused++
+				off++
+				end = time.Now()
+			case unix.EAGAIN, unix.EINTR:
 				end = time.Now()
 				if end.Sub(start) >= d {
 					return res, nil

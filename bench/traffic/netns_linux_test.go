@@ -183,8 +183,8 @@ func TestPacedVeth(t *testing.T) {
 			in1 := ipInReceives(t, p.recv, v6)
 			st := r.Stats
 			mx, _ := st.MaxSeq()
-			t.Logf("sent %d (errors %d) in %v = %.0f pps; received %d dup %d reordered %d max_seq %d ring drops %d; latency p50 %.1f µs p99 %.1f µs max %.1f µs; kernel IP saw %d; %d mallocs in Generate",
-				g.Sent, g.Errors, g.Elapsed, g.PPS(), st.Received, st.Duplicates, st.Reordered, mx, r.RingDrops,
+			t.Logf("sent %d (refused %d) in %v = %.0f pps; received %d dup %d reordered %d max_seq %d ring drops %d; latency p50 %.1f µs p99 %.1f µs max %.1f µs; kernel IP saw %d; %d mallocs in Generate",
+				g.Sent, g.Refused, g.Elapsed, g.PPS(), st.Received, st.Duplicates, st.Reordered, mx, r.RingDrops,
 				st.Latency.Quantile(0.5)/1e3, st.Latency.Quantile(0.99)/1e3, float64(st.Latency.Max())/1e3, in1-in0, mallocs)
 			if pps := g.PPS(); pps < rate*0.99 || pps > rate*1.01 {
 				t.Errorf("paced at %.0f pps, want %.0f ± 1%%", pps, rate)
@@ -223,8 +223,8 @@ func TestMaxRateVeth(t *testing.T) {
 			s := p.spec(v6, uint32(os.Getpid())+1)
 			g, r, _ := p.run(t, s, 0, time.Second)
 			st := r.Stats
-			t.Logf("%d-byte frames: sent %d in %v = %.0f pps (errors %d); received %d (ring drops %d), dup %d reordered %d, p50 %.1f µs p99 %.1f µs",
-				s.Size, g.Sent, g.Elapsed, g.PPS(), g.Errors, st.Received, r.RingDrops, st.Duplicates, st.Reordered,
+			t.Logf("%d-byte frames: sent %d in %v = %.0f pps (refused %d); received %d (ring drops %d), dup %d reordered %d, p50 %.1f µs p99 %.1f µs",
+				s.Size, g.Sent, g.Elapsed, g.PPS(), g.Refused, st.Received, r.RingDrops, st.Duplicates, st.Reordered,
 				st.Latency.Quantile(0.5)/1e3, st.Latency.Quantile(0.99)/1e3)
 			if st.Received > g.Sent || st.Duplicates != 0 {
 				t.Errorf("received %d (dup %d) of %d sent", st.Received, st.Duplicates, g.Sent)
@@ -264,14 +264,14 @@ func TestCommandLine(t *testing.T) {
 	}
 	var g struct {
 		Sent     *uint64  `json:"sent"`
-		Errors   *uint64  `json:"errors"`
+		Refused  *uint64  `json:"refused"`
 		ElapsedS *float64 `json:"elapsed_s"`
 		PPS      *float64 `json:"pps"`
 	}
 	dec := json.NewDecoder(strings.NewReader(string(genOut)))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&g); err != nil || g.Sent == nil || g.Errors == nil || g.ElapsedS == nil || g.PPS == nil || strings.Count(string(genOut), "\n") != 1 {
-		t.Fatalf("bench gen printed %q (%v); want one JSON line with sent, errors, elapsed_s, pps", genOut, err)
+	if err := dec.Decode(&g); err != nil || g.Sent == nil || g.Refused == nil || g.ElapsedS == nil || g.PPS == nil || strings.Count(string(genOut), "\n") != 1 {
+		t.Fatalf("bench gen printed %q (%v); want one JSON line with sent, refused, elapsed_s, pps", genOut, err)
 	}
 	if err := recv.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)

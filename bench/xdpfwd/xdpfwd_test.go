@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nexthop-router/nexthop/header"
 	"github.com/nexthop-router/nexthop/internal/netnstest"
 )
 
@@ -103,82 +104,45 @@ var (
 	testSrc6 = net.ParseIP("2001:db8::1")
 )
 
-// onesSum is the RFC 1071 sum of b, folded to 16 bits.
-func onesSum(b []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(binary.BigEndian.Uint16(b[i:]))
-	}
-	if len(b)%2 == 1 {
-		s += uint32(b[len(b)-1]) << 8
-	}
-	for s > 0xffff {
-		s = s>>16 + s&0xffff
-	}
-	return uint16(s)
-}
-
-func onesAdd(a, b uint16) uint16 {
-	s := uint32(a) + uint32(b)
-	return uint16(s>>16 + s&0xffff)
-}
-
 // ipv4Frame is a UDP frame with the given TTL whose header checksum is
 // wantCsum when that is reachable by choosing the IP ID (it is for any value
 // but 0xffff), else a random one.
 func ipv4Frame(dst, src net.HardwareAddr, idx uint32, ttl uint8, wantCsum uint16) []byte {
-	f := make([]byte, 14+20+8+16)
-	copy(f[0:], dst)
-	copy(f[6:], src)
-	binary.BigEndian.PutUint16(f[12:], unix.ETH_P_IP)
-	ip := f[14:]
-	ip[0] = 0x45
-	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
-	ip[8] = ttl
-	ip[9] = unix.IPPROTO_UDP
-	copy(ip[12:], testSrc4.To4())
-	copy(ip[16:], []byte{198, 18, 1, 2})
-	// checksum = ^(sum0 + id), so id = ^wantCsum - sum0 (ones' complement).
-	binary.BigEndian.PutUint16(ip[4:], onesAdd(^wantCsum, ^onesSum(ip[:20])))
-	binary.BigEndian.PutUint16(ip[10:], ^onesSum(ip[:20]))
-	udp := ip[20:]
-	binary.BigEndian.PutUint16(udp[0:], 40000)
-	binary.BigEndian.PutUint16(udp[2:], testPort)
-	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
-	binary.BigEndian.PutUint32(udp[8:], idx)
+	f := make([]byte, header.EthernetMinimumSize+header.IPv4MinimumSize+header.UDPMinimumSize+16)
+	header.EncodeEthernet(f, [6]byte(dst), [6]byte(src), header.EtherTypeIPv4)
+	ip := header.IPv4(f[header.EthernetMinimumSize:])
+	header.EncodeIPv4(ip, header.IPv4Fields{TotalLength: uint16(len(ip)), TTL: ttl, Protocol: header.IPv4ProtocolUDP,
+		Src: [4]byte(testSrc4.To4()), Dst: [4]byte{198, 18, 1, 2}})
+	// With ID 0 the checksum is c0 = ^sum0; with ID id it is ^(sum0 + id),
+	// so id = ^wantCsum - sum0 = ^wantCsum + c0 (ones' complement).
+	ip.SetID(header.ChecksumCombine(^wantCsum, ip.Checksum()))
+	ip.UpdateChecksum()
+	udp := f[header.EthernetMinimumSize+header.IPv4MinimumSize:]
+	header.EncodeUDP(udp, header.UDPFields{SrcPort: 40000, DstPort: testPort, Length: uint16(len(udp))})
+	binary.BigEndian.PutUint32(udp[header.UDPMinimumSize:], idx)
 	return f
 }
 
 // ipv6Frame is a UDP (or, with icmp, an ICMPv6) frame with the given hop limit.
 func ipv6Frame(dst, src net.HardwareAddr, idx uint32, hops uint8, icmp bool) []byte {
-	f := make([]byte, 14+40+8+16)
-	copy(f[0:], dst)
-	copy(f[6:], src)
-	binary.BigEndian.PutUint16(f[12:], unix.ETH_P_IPV6)
-	ip := f[14:]
-	ip[0] = 0x60
-	binary.BigEndian.PutUint16(ip[4:], uint16(len(ip)-40))
-	ip[6] = unix.IPPROTO_UDP
+	f := make([]byte, header.EthernetMinimumSize+header.IPv6MinimumSize+8+16)
+	header.EncodeEthernet(f, [6]byte(dst), [6]byte(src), header.EtherTypeIPv6)
+	next := uint8(header.IPv6ProtocolUDP)
 	if icmp {
-		ip[6] = unix.IPPROTO_ICMPV6
+		next = unix.IPPROTO_ICMPV6
 	}
-	ip[7] = hops
-	copy(ip[8:], testSrc6)
-	copy(ip[24:], net.ParseIP("2001:db8:1::2"))
-	l4 := ip[40:]
+	srcIP, dstIP := [16]byte(testSrc6.To16()), [16]byte(net.ParseIP("2001:db8:1::2").To16())
+	l4 := f[header.EthernetMinimumSize+header.IPv6MinimumSize:]
+	header.EncodeIPv6(f[header.EthernetMinimumSize:], header.IPv6Fields{PayloadLength: uint16(len(l4)), NextHeader: next, HopLimit: hops, Src: srcIP, Dst: dstIP})
+	binary.BigEndian.PutUint32(l4[8:], idx)
 	if icmp {
 		l4[0] = 135 // a Neighbor Solicitation's type; nothing else is needed
-	} else {
-		binary.BigEndian.PutUint16(l4[0:], 40000)
-		binary.BigEndian.PutUint16(l4[2:], testPort)
-		binary.BigEndian.PutUint16(l4[4:], uint16(len(l4)))
+		return f
 	}
-	binary.BigEndian.PutUint32(l4[8:], idx)
+	header.EncodeUDP(l4, header.UDPFields{SrcPort: 40000, DstPort: testPort, Length: uint16(len(l4))})
 	// UDP checksum over the pseudo-header, so rcv's stack would accept it.
-	if !icmp {
-		pseudo := append(append([]byte{}, ip[8:40]...), 0, 0, byte(len(l4)>>8), byte(len(l4)), 0, 0, 0, unix.IPPROTO_UDP)
-		binary.BigEndian.PutUint16(l4[6:], ^onesAdd(onesSum(pseudo), onesSum(l4)))
-	}
+	pseudo := header.PseudoHeaderChecksumV6(header.IPv6ProtocolUDP, srcIP, dstIP, uint32(len(l4)))
+	binary.BigEndian.PutUint16(l4[6:], ^header.Checksum(l4, pseudo))
 	return f
 }
 
@@ -318,15 +282,14 @@ func checkForwarded(t *testing.T, tp *topo, frames []sentFrame, got map[uint32][
 			if g[14+8] != f.b[14+8]-1 {
 				t.Errorf("frame %d: TTL %d, sent %d", i, g[14+8], f.b[14+8])
 			}
-			if s := onesSum(g[14 : 14+20]); s != 0xffff {
+			if s := header.Checksum(g[14:14+20], 0); s != 0xffff {
 				t.Errorf("frame %d: IPv4 header checksum %#04x (sent %#04x) is invalid: header sums to %#04x",
 					i, binary.BigEndian.Uint16(g[14+10:]), binary.BigEndian.Uint16(f.b[14+10:]), s)
 			}
 			// And the very value a full recomputation gives (0x0000, never
 			// 0xffff, for a header summing to 0xffff), as ip_decrease_ttl.
 			want[14+8]--
-			binary.BigEndian.PutUint16(want[14+10:], 0)
-			binary.BigEndian.PutUint16(want[14+10:], ^onesSum(want[14:14+20]))
+			header.IPv4(want[14:]).UpdateChecksum()
 		} else {
 			if g[14+7] != f.b[14+7]-1 {
 				t.Errorf("frame %d: hop limit %d, sent %d", i, g[14+7], f.b[14+7])

@@ -24,25 +24,26 @@ func runCompare(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("want two JSON files (old, new), got %d arguments", fs.NArg())
 	}
-	old, err := readRun(fs.Arg(0))
+	old, err := readRun("old run", fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	cur, err := readRun(fs.Arg(1))
+	cur, err := readRun("new run", fs.Arg(1))
 	if err != nil {
 		return err
 	}
 	return bench.Compare(os.Stdout, old, cur)
 }
 
-func readRun(path string) (*bench.Run, error) {
+// readRun reads a run's JSON; the error names the file and its role.
+func readRun(role, path string) (*bench.Run, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading run: %w", err)
+		return nil, fmt.Errorf("%s: %w", role, err)
 	}
 	var r bench.Run
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s is not a benchmark run (JSON from `bench net` or `bench micro -json`): %w", path, err)
+		return nil, fmt.Errorf("%s: %s is not a benchmark run (JSON from `bench net` or `bench micro -json`): %w", role, path, err)
 	}
 	return &r, nil
 }

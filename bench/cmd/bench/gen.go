@@ -21,13 +21,13 @@ import (
 // genOutput is the one JSON line `bench gen` prints; `bench net` parses it.
 type genOutput struct {
 	Sent     uint64  `json:"sent"`
-	Errors   uint64  `json:"errors"`
+	Refused  uint64  `json:"refused"`
 	ElapsedS float64 `json:"elapsed_s"`
 	PPS      float64 `json:"pps"`
 }
 
 // runGen sends UDP test frames on one interface (see package bench/traffic)
-// and prints {"sent","errors","elapsed_s","pps"} as one JSON line.
+// and prints {"sent","refused","elapsed_s","pps"} as one JSON line.
 func runGen(args []string) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	dev := fs.String("dev", "", "interface to send on (required)")
@@ -93,11 +93,11 @@ func runGen(args []string) error {
 		return err
 	}
 	if *verbose {
-		fmt.Fprintf(os.Stderr, "gen: %d-byte %s frames, %d flows, sent %d in %v (%.0f pps), %d ENOBUFS/EAGAIN retries\n",
-			spec.Size, family(spec.IPv6()), spec.Flows, res.Sent, res.Elapsed.Round(time.Millisecond), res.PPS(), res.Errors)
+		fmt.Fprintf(os.Stderr, "gen: %d-byte %s frames, %d flows, sent %d in %v (%.0f pps), %d refused by a full ring (lost)\n",
+			spec.Size, family(spec.IPv6()), spec.Flows, res.Sent, res.Elapsed.Round(time.Millisecond), res.PPS(), res.Refused)
 	}
 	return json.NewEncoder(os.Stdout).Encode(genOutput{
-		Sent: res.Sent, Errors: res.Errors, ElapsedS: res.Elapsed.Seconds(), PPS: res.PPS(),
+		Sent: res.Sent, Refused: res.Refused, ElapsedS: res.Elapsed.Seconds(), PPS: res.PPS(),
 	})
 }
 

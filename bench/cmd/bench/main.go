@@ -10,6 +10,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 )
@@ -23,21 +25,28 @@ var commands = map[string]func(args []string) error{
 	"xdpfwd":  runXDPFwd,
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: bench net|gen|recv|micro|compare [flags]  (bench CMD -h for its flags)")
-	os.Exit(2)
+func usage(status int) {
+	fmt.Fprintln(os.Stderr, "usage: bench net|gen|recv|micro|compare|xdpfwd [flags]  (bench CMD -h for its flags)")
+	os.Exit(status)
 }
 
 func main() {
 	if len(os.Args) < 2 {
-		usage()
+		usage(2)
+	}
+	switch os.Args[1] {
+	case "-h", "-help", "--help", "help":
+		usage(0)
 	}
 	run, ok := commands[os.Args[1]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "bench: unknown command %q\n", os.Args[1])
-		usage()
+		usage(2)
 	}
 	if err := run(os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // CMD -h: the flags were printed
+		}
 		fmt.Fprintf(os.Stderr, "bench %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}

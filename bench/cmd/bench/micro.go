@@ -83,7 +83,7 @@ func runMicro(args []string) error {
 
 func microTable(w io.Writer, micros []bench.Micro) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "benchmark\tns/unit: median (min–max)\tunit\tallocs/op\tB/op\tsamples")
+	fmt.Fprintln(tw, "benchmark\tns/unit: median (min–max)\tunit\tallocs/op (max)\tB/op (max)\tsamples")
 	for _, m := range micros {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%g\t%g\t%d\n", m.Name, bench.FormatSamples(m.NsPerOp), m.Unit, m.AllocsPerOp, m.BytesPerOp, len(m.NsPerOp))
 	}

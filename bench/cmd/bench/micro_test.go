@@ -46,7 +46,7 @@ func TestRunMicro(t *testing.T) {
 	if !strings.Contains(out, "BenchmarkDecrementTTL-2            \t287522598") {
 		t.Error("input not echoed")
 	}
-	if !strings.Contains(out, "header DecrementTTL           4.33 (4.25–4.45)           op    0          0     3") {
+	if !strings.Contains(out, "header DecrementTTL           4.33 (4.25–4.45)           op    0                0           3") {
 		t.Errorf("summary line missing:\n%s", out)
 	}
 	b, err := os.ReadFile(jsonPath)
