@@ -456,19 +456,26 @@ func writeTCP(m *mdWriter, r *Run) {
 	order := sysOrder(systemsOf(r))
 	ts := slices.Clone(r.TCP)
 	slices.SortStableFunc(ts, func(a, b TCP) int {
+		if a.Offload != b.Offload {
+			return strings.Compare(a.Offload, b.Offload)
+		}
 		if a.Streams != b.Streams {
 			return a.Streams - b.Streams
 		}
 		return order[a.System] - order[b.System]
 	})
-	baseBy := map[int][]float64{}
+	type tcpKey struct {
+		streams int
+		offload string
+	}
+	baseBy := map[tcpKey][]float64{}
 	for _, t := range ts {
 		if t.System == base {
-			baseBy[t.Streams] = t.Gbps
+			baseBy[tcpKey{t.Streams, t.Offload}] = t.Gbps
 		}
 	}
 	m.f("### TCP (iperf3 goodput, receiver side)\n\n")
-	m.header("streams", "system", "Gbit/s", "÷ "+orDash(base), "retransmits")
+	m.header("host offloads", "streams", "system", "Gbit/s", "÷ "+orDash(base), "retransmits")
 	for _, t := range ts {
 		streams := dash
 		if t.Streams > 0 {
@@ -476,11 +483,19 @@ func writeTCP(m *mdWriter, r *Run) {
 		}
 		rt := dash
 		if t.System != base {
-			rt = ratio(t.Gbps, baseBy[t.Streams])
+			rt = ratio(t.Gbps, baseBy[tcpKey{t.Streams, t.Offload}])
 		}
-		m.row(streams, cellEscape(t.System), cell(t.Gbps), rt, cell(floatsInt(t.Retrans)))
+		m.row(offloadName(t.Offload), streams, cellEscape(t.System), cell(t.Gbps), rt, cell(floatsInt(t.Retrans)))
 	}
 	m.f("\n")
+}
+
+// offloadName says how the hosts sent a TCP figure's traffic.
+func offloadName(offload string) string {
+	if offload == "tso" {
+		return "TSO (defaults)"
+	}
+	return "off"
 }
 
 func writeUsage(m *mdWriter, r *Run) {
