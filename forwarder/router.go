@@ -343,6 +343,7 @@ func (r *Router) Run(ctx context.Context) error {
 		go r.worker(w, q)
 	}
 	updates, done := r.subscribeLinks()
+	r.refreshAllOffloads()
 	r.running.Store(true)
 	r.log.Info("forwarding", "interfaces", len(r.ifaces), "workers", r.workers)
 	tick := time.NewTicker(r.opts.TickInterval)
@@ -361,6 +362,7 @@ loop:
 				r.log.Warn("netlink link subscription ended; subscribing again")
 				close(done)
 				updates, done = r.subscribeLinks()
+				r.refreshAllOffloads()
 				continue
 			}
 			r.linkUpdate(u)
@@ -430,7 +432,36 @@ func (r *Router) subscribeLinks() (chan netlink.LinkUpdate, chan struct{}) {
 	return updates, done
 }
 
-// linkUpdate follows an owned interface going down or up and MTU changes.
+// offloadRefresher is a link that follows the device's offload features
+// (packetmmap: which super-packets the kernel segments; see
+// stack.GSOTypeFilter).
+type offloadRefresher interface {
+	RefreshOffloads() error
+}
+
+// refreshOffloads re-reads the offload features, if its link has any to
+// follow. Precondition: r.mu is held, or the router is not running yet.
+func (r *Router) refreshOffloads(it *iface) {
+	if o, ok := it.link.(offloadRefresher); ok {
+		if err := o.RefreshOffloads(); err != nil {
+			r.log.Warn("cannot read offload features; super-packets are segmented in software", "interface", it.cfg.Name, "err", err)
+		}
+	}
+}
+
+// refreshAllOffloads catches feature changes no RTM_NEWLINK told of: those
+// made before the subscription started or lost with it.
+func (r *Router) refreshAllOffloads() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, it := range r.ifaces {
+		r.refreshOffloads(it)
+	}
+}
+
+// linkUpdate follows an owned interface going down or up, MTU changes and
+// offload feature changes (`ethtool -K` sends an RTM_NEWLINK,
+// NETDEV_FEAT_CHANGE, with nothing in it saying so: every update re-reads).
 func (r *Router) linkUpdate(u netlink.LinkUpdate) {
 	if u.Link == nil {
 		return
@@ -463,6 +494,7 @@ func (r *Router) linkUpdate(u netlink.LinkUpdate) {
 			r.log.Info("interface MTU changed", "interface", it.cfg.Name, "mtu", a.MTU)
 			it.link.SetMTU(uint32(a.MTU))
 		}
+		r.refreshOffloads(it)
 	}
 }
 

@@ -66,6 +66,13 @@ type gsoNet struct {
 
 func newGSONet(t testing.TB, mtu2 uint32) *gsoNet {
 	t.Helper()
+	return newGSONetWrapped(t, mtu2, nil)
+}
+
+// newGSONetWrapped is newGSONet with NIC i's link replaced by wrap(i, l)
+// (l being its batchLink) when wrap is not nil.
+func newGSONetWrapped(t testing.TB, mtu2 uint32, wrap func(i int, l *batchLink) stack.LinkEndpoint) *gsoNet {
+	t.Helper()
 	n := &gsoNet{src: memlink.NewRing(4, bigFrame), list: stack.MakePacketBufferList(1)}
 	n.s = stack.New(stack.Options{
 		NetworkProtocols: []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol, ipv6.NewProtocol},
@@ -86,7 +93,11 @@ func newGSONet(t testing.TB, mtu2 uint32) *gsoNet {
 			memlink.Options{LinkAddress: gsoHostMAC(i), MTU: mtu, RXQueueLen: 4096},
 		)
 		n.rt[i], n.host[i] = &batchLink{Endpoint: r}, h
-		nic, err := n.s.CreateNIC(stack.NICID(i), fmt.Sprintf("eth%d", i), n.rt[i])
+		var ep stack.LinkEndpoint = n.rt[i]
+		if wrap != nil {
+			ep = wrap(i, n.rt[i])
+		}
+		nic, err := n.s.CreateNIC(stack.NICID(i), fmt.Sprintf("eth%d", i), ep)
 		if err != nil {
 			t.Fatalf("s.CreateNIC(%d, _): %v", i, err)
 		}

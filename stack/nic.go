@@ -95,6 +95,9 @@ type NIC struct {
 	addrs   atomic.Pointer[nicAddrs]
 	neigh   [numProtoSlots]*NeighborCache
 	caps    LinkEndpointCapabilities
+	// gsoFilter is the link as a GSOTypeFilter, or nil when it takes
+	// every GSO type its capabilities promise.
+	gsoFilter GSOTypeFilter
 
 	stats [MaxWorkers]NICStats
 }
@@ -489,7 +492,7 @@ func (n *NIC) WriteEthernet(w *Worker, pkt *PacketBuffer, dst LinkAddress, proto
 // [6]byte argument travels through memory) and with the protocol slot of
 // pkt.NetworkProtocol already known, for Worker.send.
 func (n *NIC) writeEthernet(w *Worker, pkt *PacketBuffer, dst *LinkAddress, proto NetworkProtocolNumber, slot int8) {
-	if pkt.GSO.Type != GSONone && !n.CanTakeGSO() {
+	if pkt.GSO.Type != GSONone && !n.takesGSO(pkt.GSO.Type) {
 		n.writeSegments(w, pkt, *dst, proto)
 		return
 	}
@@ -516,7 +519,13 @@ func (n *NIC) writeEthernet(w *Worker, pkt *PacketBuffer, dst *LinkAddress, prot
 }
 
 // CanTakeGSO reports whether the NIC's link accepts super-packets whole (it
-// or the kernel behind it segments them).
+// or the kernel behind it segments them), of at least some GSO types.
 func (n *NIC) CanTakeGSO() bool {
 	return n.caps&(CapabilitySoftwareGSO|CapabilityHardwareGSO) != 0
+}
+
+// takesGSO reports whether the link takes a super-packet of type t whole:
+// it can take GSO and, if it filters types (GSOTypeFilter), accepts t.
+func (n *NIC) takesGSO(t GSOType) bool {
+	return n.CanTakeGSO() && (n.gsoFilter == nil || n.gsoFilter.AcceptsGSO(t))
 }

@@ -50,6 +50,18 @@ type LinkEndpoint interface {
 	Close()
 }
 
+// GSOTypeFilter is implemented by links that take super-packets
+// (CapabilitySoftwareGSO or CapabilityHardwareGSO) only of some GSO types,
+// e.g. a PACKET_MMAP link whose device has TSO turned off: the kernel
+// would drop rather than segment those. The NIC looks it up once at
+// creation and asks once per super-packet; a refused one is segmented by
+// the stack (writeSegments).
+type GSOTypeFilter interface {
+	// AcceptsGSO reports whether the link segments super-packets of type
+	// t itself. It runs on the packet path: no locks, no allocation.
+	AcceptsGSO(t GSOType) bool
+}
+
 // QueuePoller is implemented by links whose receive side is driven by stack
 // workers rather than by goroutines of their own: a worker polls the RX
 // queues it serves and runs each batch to completion.

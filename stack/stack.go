@@ -197,6 +197,7 @@ func (s *Stack) CreateNIC(id NICID, name string, ep LinkEndpoint) (*NIC, error) 
 		}
 	}
 	n := &NIC{stack: s, id: id, name: name, link: ep, linkAddr: ep.LinkAddress(), caps: ep.Capabilities()}
+	n.gsoFilter, _ = ep.(GSOTypeFilter)
 	n.addrs.Store(&nicAddrs{})
 	for slot, p := range s.protocols {
 		if p != nil {

@@ -81,11 +81,17 @@ type gsoCase struct {
 	// on two TX queues (driver mode needs as many RX queues on the router
 	// side as the peer has TX queues).
 	xdp string
+	// egressTSOOff turns TSO off on r2 (`ethtool -K r2 tso off`) before
+	// the router starts: the kernel would drop a super-packet sent there
+	// whole (with PACKET_QDISC_BYPASS it segments and then discards it), so
+	// the router must segment in software even for a packetmmap egress.
+	egressTSOOff bool
 }
 
 var gsoCases = []gsoCase{
 	{name: "packetmmap-packetmmap", in: "packetmmap", out: "packetmmap"},
 	{name: "packetmmap-packetmmap-mtu1400", in: "packetmmap", out: "packetmmap", egressMTU: 1400},
+	{name: "packetmmap-packetmmap-egress-tso-off", in: "packetmmap", out: "packetmmap", egressTSOOff: true},
 	{name: "packetmmap-afxdp-driver", in: "packetmmap", out: "afxdp", xdp: "driver"},
 	{name: "packetmmap-afxdp-generic", in: "packetmmap", out: "afxdp", xdp: "generic"},
 	{name: "packetmmap-afxdp-driver-mtu1400", in: "packetmmap", out: "afxdp", xdp: "driver", egressMTU: 1400},
@@ -335,6 +341,9 @@ func testGSOIperf3(t *testing.T, c gsoCase) {
 			t.Fatalf("host A's TSO is off; the test needs super-packets:\n%s", f)
 		}
 	}
+	if c.egressTSOOff {
+		tp.r.Run("ethtool", "-K", "r2", "tso", "off")
+	}
 	p := tp.startRouter(t, c.config())
 	log := p.stderr.String()
 	for _, w := range []string{"interface=r1", "link=" + c.in, "link=" + c.out} {
@@ -378,8 +387,12 @@ func testGSOIperf3(t *testing.T, c gsoCase) {
 			if n := delta(`router_ip_dropped_packets_total{interface="r1",ip="` + v.ip + `",reason="gso_unsupported"}`); n != 0 {
 				t.Errorf("%.0f super-packets dropped as gso_unsupported on r1", n)
 			}
-			if c.in == "packetmmap" && c.out == "afxdp" && segmented == 0 {
+			if (c.in == "packetmmap" && c.out == "afxdp" || c.egressTSOOff) && segmented == 0 {
 				t.Errorf("no super-packet was segmented in software on r2 (router_nic_tx_gso_segmented_total): the test did not exercise GSO")
+			}
+			// A super-packet the kernel refused fails the whole kick.
+			if n := delta(`router_link_tx_errors_total{interface="r2"`); n != 0 {
+				t.Errorf("r2's link counted %.0f failed TX kicks (router_link_tx_errors_total): the kernel refused frames", n)
 			}
 			if c.egressMTU != 0 {
 				icmp := `router_icmp_messages_sent_total{interface="r1",ip="` + v.ip + `",type="`

@@ -101,12 +101,20 @@ type Endpoint struct {
 	tx       []*txRing
 	closeOne sync.Once
 
+	// gsoOK has bit 1<<t set for each stack.GSOType t the kernel segments
+	// on this device (AcceptsGSO); ctlMu guards ctlFD, the socket
+	// RefreshOffloads reads the features through (-1 once closed).
+	gsoOK atomic.Uint32
+	ctlMu sync.Mutex
+	ctlFD int
+
 	dispatcher stack.DispatcherRef
 }
 
 var (
-	_ stack.LinkEndpoint = (*Endpoint)(nil)
-	_ stack.QueuePoller  = (*Endpoint)(nil)
+	_ stack.LinkEndpoint  = (*Endpoint)(nil)
+	_ stack.QueuePoller   = (*Endpoint)(nil)
+	_ stack.GSOTypeFilter = (*Endpoint)(nil)
 )
 
 // ErrOptions is wrapped by every error about a bad option value.
@@ -168,6 +176,7 @@ func New(opts Options) (*Endpoint, error) {
 		ifindex: ifc.Index,
 		vnet:    !opts.NoVnetHdr,
 		frameSz: opts.FrameSize,
+		ctlFD:   -1,
 	}
 	copy(e.addr[:], ifc.HardwareAddr)
 	e.mtu.Store(uint32(ifc.MTU))
@@ -194,6 +203,13 @@ func New(opts Options) (*Endpoint, error) {
 		}
 		e.tx = append(e.tx, t)
 	}
+	if err := e.openCtl(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	// A device whose features cannot be read gets software segmentation:
+	// correct, only slower, so it is not a reason to fail.
+	_ = e.RefreshOffloads()
 	return e, nil
 }
 
@@ -217,7 +233,8 @@ func (e *Endpoint) MaxHeaderLength() uint16 { return ethHdrLen }
 func (e *Endpoint) LinkAddress() stack.LinkAddress { return e.addr }
 
 // Capabilities implements stack.LinkEndpoint. With vnet headers the kernel
-// completes checksums and segments super-packets on TX.
+// completes checksums and segments super-packets on TX, of the types the
+// device has segmentation offload for (AcceptsGSO).
 func (e *Endpoint) Capabilities() stack.LinkEndpointCapabilities {
 	c := stack.CapabilityResolutionRequired | stack.CapabilityRXChecksumOffload
 	if e.vnet {
@@ -267,6 +284,7 @@ func (e *Endpoint) Wait() {}
 // stack must have been released before.
 func (e *Endpoint) Close() {
 	e.closeOne.Do(func() {
+		e.closeCtl()
 		for _, r := range e.rx {
 			r.close()
 		}

@@ -1,0 +1,105 @@
+//go:build linux
+
+package packetmmap
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nexthop-router/nexthop/stack"
+)
+
+// Which super-packets the kernel segments for us. A frame sent with a
+// virtio_net_hdr GSO type on a PACKET_QDISC_BYPASS socket goes through
+// packet_direct_xmit → __dev_direct_xmit, whose validate_xmit_skb segments
+// it in software when the device lacks the matching TSO feature and then
+// drops the result (`if (skb != orig_skb) goto drop`): the kick fails and
+// nothing leaves. So a super-packet may only be handed to the kernel whole
+// when the device's active features include the segmentation offload of its
+// type; otherwise the stack cuts it (stack.GSOTypeFilter).
+
+// gsoFeatures maps each GSO type to the ethtool feature string
+// (ETH_SS_FEATURES, as `ethtool -k` prints it) the device needs for it.
+// The vnet header we send never carries VIRTIO_NET_HDR_GSO_ECN, so
+// tx-tcp-ecn-segmentation does not matter.
+var gsoFeatures = [...]struct {
+	t    stack.GSOType
+	name string
+}{
+	{stack.GSOTCPv4, "tx-tcp-segmentation"},
+	{stack.GSOTCPv6, "tx-tcp6-segmentation"},
+	{stack.GSOUDPL4, "tx-udp-segmentation"},
+}
+
+// gsoMaskFromFeatures is the set of GSO types (bit 1<<type) whose feature
+// is active, given the feature names and the active bitmap of
+// ETHTOOL_GFEATURES, indexed alike. Missing names or short bitmaps mean off.
+func gsoMaskFromFeatures(names []string, active []uint32) uint32 {
+	var m uint32
+	for i, n := range names {
+		if i/32 >= len(active) || active[i/32]&(1<<(i%32)) == 0 {
+			continue
+		}
+		for _, f := range gsoFeatures {
+			if f.name == n {
+				m |= 1 << f.t
+			}
+		}
+	}
+	return m
+}
+
+// AcceptsGSO implements stack.GSOTypeFilter: it reports whether the kernel
+// will segment a super-packet of type t on this interface, as of the last
+// RefreshOffloads (or New). It is one atomic load, safe on the packet path.
+func (e *Endpoint) AcceptsGSO(t stack.GSOType) bool {
+	return t < 32 && e.gsoOK.Load()&(1<<t) != 0
+}
+
+// RefreshOffloads re-reads the device's active offload features (as
+// `ethtool -k` shows them), so a change by `ethtool -K` is followed: the
+// router calls it on every RTM_NEWLINK for the interface, which the kernel
+// sends on feature changes. On failure the endpoint accepts no GSO type,
+// since software segmentation is always correct, and the error says why.
+func (e *Endpoint) RefreshOffloads() error {
+	e.ctlMu.Lock()
+	defer e.ctlMu.Unlock()
+	if !e.vnet {
+		e.gsoOK.Store(0)
+		return nil
+	}
+	if e.ctlFD < 0 {
+		e.gsoOK.Store(0)
+		return errors.New("packetmmap: endpoint closed")
+	}
+	names, active, err := deviceFeatures(e.ctlFD, e.name)
+	if err != nil {
+		e.gsoOK.Store(0)
+		return fmt.Errorf("packetmmap: read offload features of %q (super-packets are segmented in software): %w", e.name, err)
+	}
+	e.gsoOK.Store(gsoMaskFromFeatures(names, active))
+	return nil
+}
+
+// openCtl opens the socket SIOCETHTOOL runs on. It is opened by New, on
+// the thread (and so in the network namespace) that opens the rings.
+func (e *Endpoint) openCtl() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("packetmmap: control socket for ethtool: %w", err)
+	}
+	e.ctlFD = fd
+	return nil
+}
+
+func (e *Endpoint) closeCtl() {
+	e.ctlMu.Lock()
+	defer e.ctlMu.Unlock()
+	if e.ctlFD >= 0 {
+		_ = unix.Close(e.ctlFD)
+		e.ctlFD = -1
+	}
+	e.gsoOK.Store(0)
+}
