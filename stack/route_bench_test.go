@@ -369,8 +369,13 @@ func BenchmarkRouteBuildFull6(b *testing.B) { benchBuild(b, full6.get(b, false))
 // BenchmarkRouteUpdateSingle is BGP churn on the full IPv4 table: each op is
 // one Apply of one change, alternately withdrawing a random prefix of the
 // table and announcing it again, so the table stays full.
-func BenchmarkRouteUpdateSingle(b *testing.B) {
-	f := full4.get(b, true)
+func BenchmarkRouteUpdateSingle(b *testing.B) { benchUpdate(b, full4.get(b, true)) }
+
+// BenchmarkRouteUpdateSingle6 is BenchmarkRouteUpdateSingle on the full
+// IPv6 table.
+func BenchmarkRouteUpdateSingle6(b *testing.B) { benchUpdate(b, full6.get(b, false)) }
+
+func benchUpdate(b *testing.B, f *fullTable) {
 	r := rand.New(rand.NewPCG(7, 7))
 	order := make([]int, 1<<16)
 	for i := range order {

@@ -1,5 +1,7 @@
 package lpm
 
+import "encoding/binary"
+
 // batchChunk is how many lookups a batch lookup runs side by side. A lookup
 // in a full table is a chain of dependent cache misses (index entry or node,
 // then node, then its values); running the chains of 16 addresses level by
@@ -58,6 +60,85 @@ func (t *Table[V]) Lookup6Batch(dst [][16]byte, out []V) {
 }
 
 func (t *Table[V]) lookup6Chunk(dst [][16]byte, out []V) {
+	if t != nil && (t.small6 != nil || t.f6 != nil) {
+		t.lookup6ChunkIndex(dst, out)
+		return
+	}
+	t.lookup6ChunkTrie(dst, out)
+}
+
+// lookup6ChunkIndex is lookup6Chunk in the compiled index (fib6.go): the
+// buckets of all addresses first, then their entries, then the values.
+func (t *Table[V]) lookup6ChunkIndex(dst [][16]byte, out []V) {
+	dst = dst[:min(len(dst), batchChunk)]
+	out = out[:len(dst)]
+	if t.small6 != nil {
+		for i, a := range dst {
+			out[i], _ = t.Lookup6(a)
+		}
+		return
+	}
+	// The level-A entries and /32 bits of all addresses first, then levels
+	// B and C for those that need them, then the values.
+	f := t.f6
+	var x [batchChunk]uint16
+	var hit [batchChunk]uint64
+	any := uint64(0)
+	for i := range dst {
+		a := &dst[i]
+		g := f.rad[a[0]>>4].c[a[0]&15].g[a[1]>>4]
+		k := uint(a[2])<<8 | uint(a[3])
+		hit[i] = g.bm[a[1]&15].w[k>>6] >> (k & 63) & 1
+		any |= hit[i]
+		x[i] = runEntry(g.b[a[1]&15], a[2])
+	}
+	if any != 0 {
+		// Load the first slot word of levels B and C of every address that
+		// needs them, with no branch in between, so that their cache misses
+		// overlap; then probe on from there.
+		var pB, pC [batchChunk]probe6
+		for i := range dst {
+			if hit[i] != 0 {
+				hi := binary.BigEndian.Uint64(dst[i][:8])
+				pB[i] = f.hbc.start(markB | hi>>32<<8)
+				pC[i] = f.hbc.start(hi >> 24)
+			}
+		}
+		for i := range dst {
+			if hit[i] != 0 {
+				pB[i].x0 = pB[i].tab[pB[i].i*2&(len(pB[i].tab)-1)]
+				pC[i].x0 = pC[i].tab[pC[i].i*2&(len(pC[i].tab)-1)]
+			}
+		}
+		for i := range dst {
+			if hit[i] != 0 {
+				wB, iB := pB[i].finish()
+				wC, iC := pC[i].finish()
+				x[i] = t.pick6(&dst[i], x[i], wB, iB, wC, iC)
+			}
+		}
+	}
+	deep := false
+	for i := range dst {
+		s := f.short6[dst[i][0]]
+		if x[i] == 0 {
+			x[i] = s
+		}
+		deep = deep || x[i] == deepFlag
+		out[i] = t.vals[x[i]&^deepFlag]
+	}
+	if deep {
+		for i := range dst {
+			if x[i] == deepFlag {
+				out[i], _ = t.lookup6Trie(dst[i])
+			}
+		}
+	}
+}
+
+// lookup6ChunkTrie is lookup6Chunk in the trie, for a table whose index is
+// disabled.
+func (t *Table[V]) lookup6ChunkTrie(dst [][16]byte, out []V) {
 	var zero V
 	if t == nil || t.root6 == nil {
 		for i := range out {

@@ -375,7 +375,7 @@ func (tx *Txn[V]) init4() {
 // update4 brings the index up to date after the IPv4 prefix of length l with
 // address octets b changed in the trie.
 func (tx *Txn[V]) update4(b *[16]byte, l int) {
-	if tx.t.off4 > 0 || tx.rebuild4 {
+	if tx.t.off4 > 0 || tx.rebuild4 || tx.overflow {
 		return // the index is disabled, or rebuilt at Commit
 	}
 	if tx.changes4++; tx.changes4 > rebuild4After {
@@ -581,13 +581,11 @@ func (tx *Txn[V]) entry4(bb *bucketBuf, n2 *node[V], o uint8, d uint16, c *valCa
 	bb.e[o] = subFlag | uint16(s)
 }
 
-// rebuildIndex4 recomputes the whole index from the trie with a fresh value
-// table (dropping values no prefix uses any more). If the distinct values
-// do not fit in an entry, it disables the index instead: Lookup4 then walks
-// the trie, until a later Commit finds the table halved and tries again.
-func (tx *Txn[V]) rebuildIndex4() {
+// buildIndex4 computes the whole IPv4 index from the trie. It reports
+// false (and disables the index: Lookup4 then walks the trie) if the value
+// indexes ran out.
+func (tx *Txn[V]) buildIndex4() bool {
 	tx.rebuild4, tx.changes4 = false, 0
-	tx.freshVals()
 	tx.t.f4, tx.t.off4 = nil, 0
 	tx.init4()
 	tx.fillShort4()
@@ -604,21 +602,37 @@ func (tx *Txn[V]) rebuildIndex4() {
 			}
 		}
 	}
-	if tx.rebuild4 { // overflowed again: too many distinct values
-		tx.rebuild4 = false
+	if tx.overflow {
 		tx.t.f4, tx.t.off4 = nil, max(1, tx.t.len4)
+		return false
 	}
+	return true
 }
 
-// commit4 finishes the index for Commit.
-func (tx *Txn[V]) commit4() {
-	switch {
-	case tx.rebuild4:
-		tx.rebuildIndex4()
-	case tx.t.off4 > 0 && tx.t.len4 <= tx.t.off4/2:
-		tx.rebuildIndex4()
+// commitIndexes finishes both indexes for Commit. A rebuild of either
+// starts from a fresh value table (dropping values no prefix uses any
+// more), so it rebuilds both. A family whose distinct values do not fit
+// in the indexes gets its index disabled, until a later Commit finds the
+// family halved and tries again.
+func (tx *Txn[V]) commitIndexes() {
+	t := &tx.t
+	if tx.overflow || tx.rebuild4 || tx.rebuild6 ||
+		t.off4 > 0 && t.len4 <= t.off4/2 || t.off6 > 0 && t.len6 <= t.off6/2 {
+		fresh := func() {
+			tx.freshVals()
+			tx.overflow = false
+		}
+		fresh()
+		ok4 := tx.buildIndex4()
+		if !ok4 {
+			fresh()
+		}
+		if !tx.buildIndex6() && ok4 {
+			fresh()
+			tx.buildIndex4()
+		}
 	}
-	tx.changes4 = 0
+	tx.changes4, tx.changes6 = 0, 0
 }
 
 // lookup4Trie is Lookup4 by walking the trie, for a table whose index is

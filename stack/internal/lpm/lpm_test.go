@@ -177,6 +177,7 @@ func check(t *testing.T, tb *Table[int], ref refTable, g *gen, lookups int) {
 		t.Fatalf("Len4, Len6 = %d, %d; want %d, %d", tb.Len4(), tb.Len6(), n4, n6)
 	}
 	checkFib4(t, tb)
+	checkFib6(t, tb)
 	checkShape(t, tb)
 	i := 0
 	for p, v := range tb.All() {
@@ -609,7 +610,13 @@ func checkFib4(t *testing.T, tb *Table[int]) {
 // its own changes only, the value table must never be shared by two
 // writers, and every snapshot must keep answering as it did.
 func TestForkedTxns(t *testing.T) {
-	g := newGen(11, true)
+	for _, is4 := range []bool{true, false} {
+		forkedTxns(t, is4)
+	}
+}
+
+func forkedTxns(t *testing.T, is4 bool) {
+	g := newGen(11, is4)
 	ref := refTable{}
 	tx := (*Table[int])(nil).Txn()
 	for i := range 300 {
@@ -622,7 +629,7 @@ func TestForkedTxns(t *testing.T) {
 	a, b := base.Txn(), base.Txn()
 	// The two Txns run on two goroutines (run with -race): both add new
 	// values, so both need a value table, and must not share one.
-	ga, gb := newGen(13, true), newGen(14, true)
+	ga, gb := newGen(13, is4), newGen(14, is4)
 	var wg sync.WaitGroup
 	for _, side := range []struct {
 		tx  *Txn[int]
@@ -644,7 +651,7 @@ func TestForkedTxns(t *testing.T) {
 	wg.Wait()
 	ta, tb := a.Commit(), b.Commit()
 	// b is abandoned with pending changes; c continues from ta.
-	b.Insert(netip.MustParsePrefix("1.2.3.0/24"), 99999)
+	b.Insert(g.prefix(), 99999)
 	c := ta.Txn()
 	refC := refA.clone()
 	for i := range 200 {

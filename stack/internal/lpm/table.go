@@ -9,12 +9,14 @@
 // and the nodes it shares with the new one are left untouched. The router
 // publishes the committed Table through an atomic.Pointer (RCU style).
 //
-// Each node covers one address octet, so an IPv6 lookup visits at most 16
-// nodes. IPv4 lookups do not walk the trie but a compiled, leaf-compressed
-// index of small value indexes (16-bit direct pointing, then one stride of 8
-// bits) that the Txn keeps in step with it (fib4.go): a few MiB for a full
-// table, mostly cache-resident, and one likely cache miss per lookup instead
-// of a chain of them. Within a node, the prefixes of
+// Each node covers one address octet, so a walk of an IPv6 address visits up
+// to 16 nodes. Lookups do not walk the trie but compiled indexes of small
+// value indexes that the Txn keeps in step with it: for IPv4 a leaf-
+// compressed one (16-bit direct pointing, then one stride of 8 bits,
+// fib4.go), for IPv6 one split by prefix length into a /16 radix with /32
+// bitmaps and hash tables keyed by /32, /40 and /56 (fib6.go). Each is a few
+// MiB for a full table, and costs one or two likely cache misses per lookup
+// instead of a chain of them. Within a node, the prefixes of
 // relative length 0..8 sit at their ART index in a 512-bit bitset; the
 // longest one covering an octet is found with a few bit tests and one mask,
 // and its value slot with popcounts. Lookups take fixed-size arrays, not
@@ -38,6 +40,9 @@ type Table[V comparable] struct {
 	// off4 > 0 means the index is disabled (too many distinct values)
 	// since the table had off4 IPv4 prefixes.
 	off4 int
+	// f6 and off6 are the same for IPv6 (fib6.go).
+	f6   *fib6
+	off6 int
 	// vals are the values the index refers to, by index (vals.go), and vt
 	// the writers' side of them.
 	vals []V
@@ -102,23 +107,6 @@ func (t *Table[V]) Lookup4(a [4]byte) (v V, ok bool) {
 		x = s
 	}
 	return t.vals[x], x != 0
-}
-
-// Lookup6 returns the value of the longest IPv6 prefix containing a.
-func (t *Table[V]) Lookup6(a [16]byte) (v V, ok bool) {
-	if t == nil {
-		return v, false
-	}
-	if s := t.small6; s != nil {
-		hi, lo := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
-		for i := range s {
-			if hi&s[i].mhi == s[i].hi && lo&s[i].mlo == s[i].lo {
-				return s[i].v, true
-			}
-		}
-		return v, false
-	}
-	return t.lookup6Trie(a)
 }
 
 // lookup6Trie is Lookup6 in the trie. It is apart so that the small-table

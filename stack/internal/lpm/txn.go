@@ -23,6 +23,12 @@ type Txn[V comparable] struct {
 	// says the IPv4 index is to be rebuilt at Commit (fib4.go).
 	changes4 int
 	rebuild4 bool
+	// changes6 and rebuild6 are the same for IPv6 (fib6.go).
+	changes6 int
+	rebuild6 bool
+	// overflow says the value indexes ran out (vals.go): both indexes are
+	// rebuilt at Commit with a fresh value table.
+	overflow bool
 	// bb4 is scratch for re-encoding IPv4 index buckets, nil until needed.
 	bb4 *bucketBuf
 }
@@ -58,7 +64,7 @@ func (tx *Txn[V]) Commit() *Table[V] {
 	}
 	clear(tx.touched)
 	tx.touched = tx.touched[:0]
-	tx.commit4()
+	tx.commitIndexes()
 	tx.releaseVals()
 	tx.gen = generation.Add(1)
 	t := tx.t
@@ -128,6 +134,7 @@ func (tx *Txn[V]) Insert(p netip.Prefix, v V) (old V, replaced bool) {
 				// The subtree would hold p alone: a leaf.
 				n.setChild(b[d], newLeaf(&b, p.Bits(), v, tx.gen))
 				*count++
+				tx.update6(&b, p.Bits())
 				return old, false
 			case c.leaf != 0 && c.leafIs(&b, p.Bits()):
 				old = c.lv
@@ -136,6 +143,7 @@ func (tx *Txn[V]) Insert(p netip.Prefix, v V) (old V, replaced bool) {
 				} else {
 					n.setChild(b[d], newLeaf(&b, p.Bits(), v, tx.gen))
 				}
+				tx.update6(&b, p.Bits())
 				return old, true
 			case c.leaf != 0:
 				// Push the leaf down under a new node and go on into it;
@@ -160,6 +168,8 @@ func (tx *Txn[V]) Insert(p netip.Prefix, v V) (old V, replaced bool) {
 	}
 	if p.Addr().Is4() {
 		tx.update4(&b, p.Bits())
+	} else {
+		tx.update6(&b, p.Bits())
 	}
 	return old, replaced
 }
@@ -222,6 +232,8 @@ func (tx *Txn[V]) Delete(p netip.Prefix) (old V, ok bool) {
 	}
 	if p.Addr().Is4() {
 		tx.update4(&b, p.Bits())
+	} else {
+		tx.update6(&b, p.Bits())
 	}
 	return old, true
 }

@@ -93,7 +93,7 @@ func (tx *Txn[V]) valIndex(v V) uint16 {
 		return i
 	}
 	if len(vt.vals) >= maxVals {
-		tx.rebuild4 = true
+		tx.overflow = true
 		return 0
 	}
 	i := uint16(len(vt.vals))

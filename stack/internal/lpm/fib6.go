@@ -1,0 +1,961 @@
+package lpm
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+)
+
+// The IPv6 lookup does not walk the trie either. A Table keeps a compiled
+// IPv6 index beside the IPv4 one (fib4.go), made of the same run-length
+// encoded buckets of uint16 value indexes (vals.go), but split by prefix
+// length into levels:
+//
+//	level  key          entries by  sub-pages by  prefix lengths
+//	A      /16 (radix)  octet 2     -             /9../24
+//	B      /32 (hash)   octet 4     -             /25../40
+//	C      /40 (hash)   octet 5     octet 6       /41../56
+//	D      /56 (hash)   octet 7     octet 8       /57../72
+//
+// An entry of a level holds the longest prefix of the level's lengths that
+// covers it (leaf-pushed within the level only), or 0. The answer is the
+// entry of the deepest level that is not 0, else short6[a0] (/0../8).
+//
+// Beside its level-A bucket, a /16 has a bitmap of its 65536 /32s: bit K is
+// set if some prefix of /25 or longer covers or lies in /32 K. A lookup
+// reads the radix (hot: a few dozen /16s are in use on the Internet), the
+// bitmap word and the level-A entry; only if the bit is set (the address
+// is in a /32 that holds routes: rare for a random address) does it read
+// levels B and C, side by side so that their cache misses overlap. A key
+// of B or C is present only if some prefix of its lengths (or, for C,
+// longer) lies in it or covers it. A sub-page entry of C (D) with deepFlag
+// set means longer prefixes exist below it: the lookup then reads D (walks
+// the trie), which is rare: real and synthetic tables are mostly /32../48.
+//
+// Levels B and C share one hash table, D has its own; each is split into
+// 4096 segments (hmap6) and the keys of B and C under one /32 fall in the
+// same segment. Slots hold the buckets of one run of a value in a sea of
+// another (most /40s hold one /44 or /48, most /32s one /32 or a few
+// /36../40) inline; the other buckets follow the slots in the segment's
+// memory. A lookup of a /48 thus costs a bitmap word (warm) and one
+// segment's slot lines (and, for larger buckets, a line after them): one
+// or two likely cache and TLB misses instead of a chain of up to 16
+// dependent nodes.
+//
+// Changes of a prefix recompute the buckets and bits it affects from the
+// trie (see affected6); a Txn with very many changes rebuilds the whole
+// index at Commit.
+
+const (
+	// deepFlag, in a sub-page entry of level C or D, says that longer
+	// prefixes exist below the entry: read the next level.
+	deepFlag = 0x8000
+	// inlineFlag marks a slot word that holds its bucket inline.
+	inlineFlag = 1 << 63
+	// missInline is the inline bucket of a missing key: all entries 0.
+	missInline = inlineFlag
+)
+
+// rebuild6After is the number of IPv6 changes in one Txn after which the
+// index is rebuilt at Commit instead of updated change by change (a
+// variable for tests).
+var rebuild6After = 1 << 14
+
+// The level-A radix: as fib4's, with a /32 bitmap beside each bucket.
+type mid6 struct {
+	c   [16]*chunk6 // never nil
+	gen uint64
+}
+
+type chunk6 struct {
+	g   [16]*group6 // never nil
+	gen uint64
+}
+
+type group6 struct {
+	b   [16][]uint64 // never empty
+	bm  [16]*bits6   // never nil
+	gen uint64
+}
+
+// bits6 is the bitmap of the /32s of a /16 that hold prefixes /25+.
+type bits6 struct {
+	w   [1024]uint64
+	gen uint64
+}
+
+var (
+	zeroBits6   = &bits6{}
+	emptyGroup6 = func() *group6 {
+		g := &group6{}
+		for i := range g.b {
+			g.b[i], g.bm[i] = zeroBucket4, zeroBits6
+		}
+		return g
+	}()
+	emptyChunk6 = func() *chunk6 {
+		c := &chunk6{}
+		for i := range c.g {
+			c.g[i] = emptyGroup6
+		}
+		return c
+	}()
+	emptyMid6 = func() *mid6 {
+		m := &mid6{}
+		for i := range m.c {
+			m.c[i] = emptyChunk6
+		}
+		return m
+	}()
+)
+
+// A hash level is split into 4096 segments (64 directory nodes of 64) by
+// the top bits of a hash of the key (see hmap6.seg). A segment is two
+// slices of one allocation: tab, linear probing slots of two words (the
+// key with bit 63 set, or 0 for an empty slot; then the bucket inline, or
+// offset<<32 | length of the bucket in arena), at most 3/4 full so that
+// probes always end (misses are rare: the bitmap filters them); and arena,
+// the segment's other buckets end to end. A change builds the segment anew
+// (a few dozen keys, some KiB), which is also what keeps old snapshots
+// unchanged; a full build packs all segments into one allocation.
+//
+// An inline bucket is a word with inlineFlag set and, from bit 0, the
+// octets lo and hi, then the uint16 values v and base: entries lo..hi are
+// v, the others base.
+type dir6 struct {
+	tab   [64][]uint64 // never empty
+	arena [64][]uint64
+	gen   uint64 // as in fib4: only the Txn of this generation may modify it
+}
+
+// hmap6 maps the keys of one level to their buckets.
+type hmap6 struct {
+	d [64]*dir6 // never nil
+	// shift: a key's segment is chosen by the hash of the key (without
+	// markB) shifted right by shift, so that the keys of levels B and C of
+	// one /32 share a segment (and the lookup of a /48 reads one segment).
+	shift uint
+	// pend, during a full build, collects the buckets to lay out at the end
+	// (building is true then).
+	pend     []slot6
+	building bool
+}
+
+// bucket6 is a bucket being stored: inline if inl != 0, else w.
+type bucket6 struct {
+	w   []uint64
+	inl uint64
+}
+
+var (
+	emptyTab6 = make([]uint64, 2)
+	emptyDir6 = func() *dir6 {
+		d := &dir6{}
+		for i := range d.tab {
+			d.tab[i] = emptyTab6
+		}
+		return d
+	}()
+)
+
+func hash6(k uint64) uint64 { return k * 0x9e3779b97f4a7c15 }
+
+// markB marks the keys of level B (a /32 k as markB | k<<8) in the table
+// they share with level C (a /40 k as k).
+const markB = 1 << 56
+
+// seg returns the hash that chooses the segment of key k.
+func (m *hmap6) seg(k uint64) uint64 { return hash6((k &^ markB) >> m.shift) }
+
+// probe6 is a probe of a hash level in progress.
+type probe6 struct {
+	tab   []uint64
+	arena []uint64
+	want  uint64 // the key with bit 63 set
+	i     int    // the slot to look at
+	x0    uint64 // tab[2*i], loaded
+}
+
+// start begins the probe for key k, short of loading the first slot.
+func (m *hmap6) start(k uint64) probe6 {
+	h := m.seg(k)
+	d := m.d[h>>58]
+	si := h >> 52 & 63
+	tab := d.tab[si]
+	return probe6{tab: tab, arena: d.arena[si], want: k | 1<<63, i: int(hash6(k)>>20) & (len(tab)/2 - 1)}
+}
+
+// finish returns the bucket the probe p finds (missInline if none), p.x0
+// being loaded.
+func (p *probe6) finish() (w []uint64, inl uint64) {
+	mask := len(p.tab)/2 - 1
+	i, x := p.i, p.x0
+	for {
+		if x == p.want {
+			y := p.tab[2*i+1]
+			if y&inlineFlag != 0 {
+				return nil, y
+			}
+			return p.arena[y>>32:], 0
+		}
+		if x == 0 {
+			return nil, missInline
+		}
+		i = (i + 1) & mask
+		x = p.tab[2*i]
+	}
+}
+
+// get returns the bucket of key k (missInline if absent).
+func (m *hmap6) get(k uint64) (w []uint64, inl uint64) {
+	p := m.start(k)
+	p.x0 = p.tab[2*p.i]
+	return p.finish()
+}
+
+// inlineEntry returns entry o of inline bucket x.
+func inlineEntry(x uint64, o uint8) uint16 {
+	lo, hi := uint8(x), uint8(x>>8)
+	if o-lo <= hi-lo {
+		return uint16(x >> 16)
+	}
+	return uint16(x >> 32)
+}
+
+// entry6 returns entry o (sub-page entry o2) of bucket w or inl.
+func entry6(w []uint64, inl uint64, o, o2 uint8) uint16 {
+	if inl != 0 {
+		return inlineEntry(inl, o)
+	}
+	return subEntry6(w, o, o2)
+}
+
+// slot6 is a key and its bucket.
+type slot6 struct {
+	k uint64
+	b bucket6
+}
+
+// segWords returns the size in slots and the words of the segment of es.
+func segWords(es []slot6) (size, words int) {
+	size = 2
+	for size*3 < 4*len(es) {
+		size *= 2
+	}
+	words = 2 * size
+	for _, e := range es {
+		words += len(e.b.w)
+	}
+	return size, words
+}
+
+// buildSeg6 lays out the segment of the keys es, in buf if it is not nil
+// (it must hold segWords words), else in a new allocation: the slots and
+// then the arena, so that they share pages.
+func buildSeg6(es []slot6, buf []uint64) (tab, arena []uint64) {
+	if len(es) == 0 {
+		return emptyTab6, nil
+	}
+	size, words := segWords(es)
+	if buf == nil {
+		buf = make([]uint64, words)
+	}
+	tab = buf[: 2*size : 2*size]
+	arena = buf[2*size : 2*size : words]
+	mask := size - 1
+	for _, e := range es {
+		i := int(hash6(e.k)>>20) & mask
+		for tab[2*i] != 0 {
+			i = (i + 1) & mask
+		}
+		tab[2*i] = e.k | 1<<63
+		if e.b.inl != 0 {
+			tab[2*i+1] = e.b.inl
+		} else {
+			tab[2*i+1] = uint64(len(arena))<<32 | uint64(len(e.b.w))
+			arena = append(arena, e.b.w...)
+		}
+	}
+	if len(arena) == 0 {
+		arena = nil
+	}
+	return tab, arena
+}
+
+// segEntries appends the keys of segment si of d, but key skip, to es.
+func segEntries(d *dir6, si uint64, skip uint64, es []slot6) []slot6 {
+	tab, arena := d.tab[si], d.arena[si]
+	for i := 0; i < len(tab); i += 2 {
+		if k := tab[i] &^ (1 << 63); tab[i] != 0 && k != skip {
+			y := tab[i+1]
+			if y&inlineFlag != 0 {
+				es = append(es, slot6{k, bucket6{inl: y}})
+				continue
+			}
+			off, n := y>>32, y&(1<<32-1)
+			es = append(es, slot6{k, bucket6{w: arena[off : off+n : off+n]}})
+		}
+	}
+	return es
+}
+
+// put makes b the bucket of key k (removing k if b is all zero), copying
+// the directory node that gen does not own.
+func (m *hmap6) put(gen uint64, k uint64, b bucket6) {
+	zero := b.inl == missInline
+	if m.building {
+		if !zero {
+			m.pend = append(m.pend, slot6{k, b})
+		}
+		return
+	}
+	if w, inl := m.get(k); zero && inl == missInline || b.inl != 0 && inl == b.inl ||
+		b.inl == 0 && len(w) == len(b.w) && len(w) > 0 && &w[0] == &b.w[0] {
+		return
+	}
+	h := m.seg(k)
+	d := m.d[h>>58]
+	if d.gen != gen {
+		d2 := *d
+		d2.gen = gen
+		d = &d2
+		m.d[h>>58] = d
+	}
+	si := h >> 52 & 63
+	es := segEntries(d, si, k, make([]slot6, 0, len(d.tab[si])/4+1))
+	if !zero {
+		es = append(es, slot6{k, b})
+	}
+	d.tab[si], d.arena[si] = buildSeg6(es, nil)
+}
+
+// flush lays out the buckets collected by a full build.
+func (m *hmap6) flush(gen uint64) {
+	segs := make([][]slot6, 4096)
+	for _, e := range m.pend {
+		h := m.seg(e.k)
+		segs[h>>52] = append(segs[h>>52], e)
+	}
+	m.pend, m.building = nil, false
+	// One allocation for all segments: packed, in as few pages as can be.
+	total := 0
+	for _, es := range segs {
+		if len(es) > 0 {
+			_, n := segWords(es)
+			total += n
+		}
+	}
+	slab := make([]uint64, total)
+	for di := range m.d {
+		d := &dir6{gen: gen}
+		for si := range d.tab {
+			es := segs[di<<6|si]
+			var buf []uint64
+			if len(es) > 0 {
+				_, n := segWords(es)
+				buf, slab = slab[:n:n], slab[n:]
+			}
+			d.tab[si], d.arena[si] = buildSeg6(es, buf)
+		}
+		m.d[di] = d
+	}
+}
+
+// fib6 is the compiled IPv6 index of a Table.
+type fib6 struct {
+	// rad holds the level-A buckets and /32 bitmaps, by /16.
+	rad [16]*mid6
+	// hbc holds levels B and C, h56 level D.
+	hbc, h56 hmap6
+	// short6[a0] is the value index of the longest /0../8 covering a0.
+	short6 *[256]uint16
+	gen    uint64
+}
+
+// runEntry returns entry o of bucket w (a sub-page reference as is).
+func runEntry(w []uint64, o uint8) uint16 {
+	k := o >> 6
+	r := int(uint8(w[4]>>(8*k))) + bits.OnesCount64(w[k&3]&(2<<(o&63)-1)) - 1
+	return uint16(w[bucketHdr+r>>2] >> (16 * (r & 3)))
+}
+
+// subEntry6 returns entry o of bucket w, or of its sub-page for o2.
+func subEntry6(w []uint64, o, o2 uint8) uint16 {
+	x := runEntry(w, o)
+	if x&subFlag != 0 {
+		x = runEntry(w[x&^subFlag:], o2)
+	}
+	return x
+}
+
+// Buckets of levels C and D are encoded as those of fib4 (bucketHdr), but
+// a sub-page is run-length encoded too, as a bucket of its own placed after
+// the values, and the entry that refers to it holds subFlag | its word
+// offset from the start of the bucket (a bucket is well under 32768 words).
+// Most sub-pages hold a single longer prefix: a few runs, not 64 words.
+
+// encodeFlat encodes the entries e, subFlag and all, as values, in a
+// bucket with extra words at the end.
+func encodeFlat(e *[256]uint16, extra int) []uint64 {
+	var bm [4]uint64
+	runs := 0
+	prev := ^uint32(0)
+	for o, x := range e {
+		if uint32(x) != prev {
+			bm[o>>6] |= 1 << (o & 63)
+			runs++
+		}
+		prev = uint32(x)
+	}
+	nv := (runs + 3) / 4
+	w := make([]uint64, bucketHdr+nv+extra)
+	copy(w, bm[:])
+	r := 0
+	for k := range 4 {
+		w[4] |= uint64(r) << (8 * k)
+		r += bits.OnesCount64(bm[k])
+	}
+	w[4] |= uint64(nv) << 32
+	vw := w[bucketHdr : bucketHdr+nv]
+	r = 0
+	for k, m := range bm {
+		for ; m != 0; m &= m - 1 {
+			vw[r>>2] |= uint64(e[k<<6|bits.TrailingZeros64(m)]) << (16 * (r & 3))
+			r++
+		}
+	}
+	return w
+}
+
+// encode6 encodes bb, whose entries with subFlag hold sub-page numbers,
+// with run-length encoded sub-pages.
+func (bb *bucketBuf) encode6() []uint64 {
+	if len(bb.sub) == 0 {
+		return encodeFlat(&bb.e, 0)
+	}
+	e := bb.e
+	runs := 0
+	prev := ^uint32(0)
+	for _, x := range e {
+		if uint32(x) != prev {
+			runs++
+		}
+		prev = uint32(x)
+	}
+	subs := make([][]uint64, len(bb.sub))
+	off := bucketHdr + (runs+3)/4
+	for o, x := range e {
+		if x&subFlag != 0 {
+			s := x &^ subFlag
+			subs[s] = encodeFlat(&bb.sub[s], 0)
+			e[o] = subFlag | uint16(off)
+			off += len(subs[s])
+		}
+	}
+	w := encodeFlat(&e, off-bucketHdr-(runs+3)/4)
+	off = bucketHdr + (runs+3)/4
+	for _, x := range bb.e {
+		if x&subFlag != 0 {
+			off += copy(w[off:], subs[x&^subFlag])
+		}
+	}
+	return w
+}
+
+// Lookup6 returns the value of the longest IPv6 prefix containing a.
+// It reads the compiled index described above, not the trie.
+func (t *Table[V]) Lookup6(a [16]byte) (v V, ok bool) {
+	if t == nil {
+		return v, false
+	}
+	if s := t.small6; s != nil {
+		hi, lo := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
+		for i := range s {
+			if hi&s[i].mhi == s[i].hi && lo&s[i].mlo == s[i].lo {
+				return s[i].v, true
+			}
+		}
+		return v, false
+	}
+	f := t.f6
+	if f == nil {
+		return t.lookup6Trie(a)
+	}
+	g := f.rad[a[0]>>4].c[a[0]&15].g[a[1]>>4]
+	k := uint(a[2])<<8 | uint(a[3])
+	bit := g.bm[a[1]&15].w[k>>6] >> (k & 63) & 1
+	x := runEntry(g.b[a[1]&15], a[2])
+	if bit != 0 {
+		x = t.lookup6Hash(&a, x)
+	}
+	s := f.short6[a[0]]
+	if x == 0 {
+		x = s
+	}
+	if x == deepFlag {
+		return t.lookup6Trie(a)
+	}
+	return t.vals[x], x != 0
+}
+
+// lookup6Hash returns the value index for a, whose /32 holds prefixes /25+,
+// given the level-A entry xA: from levels B and C (and D); deepFlag if the
+// trie must answer.
+func (t *Table[V]) lookup6Hash(a *[16]byte, xA uint16) uint16 {
+	f := t.f6
+	hi := binary.BigEndian.Uint64(a[:8])
+	// Two probes of one segment: both first slots are loaded before any
+	// branch on them, so that their cache misses overlap.
+	pB := f.hbc.start(markB | hi>>32<<8)
+	pC := f.hbc.start(hi >> 24)
+	pB.x0 = pB.tab[2*pB.i]
+	pC.x0 = pC.tab[2*pC.i]
+	wB, iB := pB.finish()
+	wC, iC := pC.finish()
+	return t.pick6(a, xA, wB, iB, wC, iC)
+}
+
+// pick6 is lookup6Hash given the buckets of levels B and C.
+func (t *Table[V]) pick6(a *[16]byte, xA uint16, wB []uint64, iB uint64, wC []uint64, iC uint64) uint16 {
+	f := t.f6
+	xC := entry6(wC, iC, a[5], a[6])
+	xB := entry6(wB, iB, a[4], 0)
+	if xC&deepFlag != 0 {
+		wD, iD := f.h56.get(binary.BigEndian.Uint64(a[:8]) >> 8)
+		xD := entry6(wD, iD, a[7], a[8])
+		if xD&deepFlag != 0 {
+			return deepFlag
+		}
+		if xD != 0 {
+			return xD
+		}
+		xC &^= deepFlag
+	}
+	x := xC
+	if x == 0 {
+		x = xB
+	}
+	if x == 0 {
+		x = xA
+	}
+	return x
+}
+
+// init6 makes the index of tx.t usable and owned by tx.
+func (tx *Txn[V]) init6() {
+	tx.ownVals() // vals[0] must exist for lookups
+	f := tx.t.f6
+	switch {
+	case f == nil:
+		f = &fib6{short6: zeroShort4, gen: tx.gen}
+		for i := range f.rad {
+			f.rad[i] = emptyMid6
+		}
+		for _, m := range []*hmap6{&f.hbc, &f.h56} {
+			for i := range m.d {
+				m.d[i] = emptyDir6
+			}
+		}
+		f.hbc.shift = 8
+	case f.gen != tx.gen:
+		c := *f
+		c.gen = tx.gen
+		f = &c
+	}
+	tx.t.f6 = f
+}
+
+// update6 brings the index up to date after the IPv6 prefix of length l
+// with address b changed in the trie.
+func (tx *Txn[V]) update6(b *[16]byte, l int) {
+	if tx.t.off6 > 0 || tx.rebuild6 || tx.overflow {
+		return
+	}
+	if tx.changes6++; tx.changes6 > rebuild6After {
+		tx.rebuild6 = true
+		return
+	}
+	tx.init6()
+	tx.affected6(b, l, func(lv int, k uint64) { tx.fill6(lv, k) })
+}
+
+// The levels, and their parameters: key length in octets, shortest prefix
+// length, whether entries have sub-pages.
+const (
+	levA = iota
+	levB
+	levC
+	levD
+	levShort // short6
+	levBit   // the bit of a /32 (key) in its /16's bitmap
+)
+
+var levels6 = [...]struct {
+	k, lo int
+	subs  bool
+}{levA: {2, 9, false}, levB: {4, 25, false}, levC: {5, 41, true}, levD: {7, 57, true}}
+
+// affected6 calls fn for every level and key whose bucket (or bit) depends
+// on the prefix of length l with address b (masked).
+func (tx *Txn[V]) affected6(b *[16]byte, l int, fn func(lv int, k uint64)) {
+	hi := binary.BigEndian.Uint64(b[:8])
+	span := func(lv, kb int) {
+		k := hi >> (64 - kb)
+		n := uint64(1)
+		if l < kb {
+			n = 1 << (kb - l)
+		}
+		for i := range n {
+			fn(lv, k+i) // k has its low kb-l bits clear: b is masked
+		}
+	}
+	switch {
+	case l <= 8:
+		fn(levShort, 0)
+	case l <= 24:
+		span(levA, 16)
+	case l <= 40:
+		span(levB, 32)
+		span(levBit, 32)
+	case l <= 56:
+		span(levC, 40)
+		span(levBit, 32)
+	default:
+		span(levC, 40) // its deep flags
+		span(levD, 56)
+		span(levBit, 32)
+	}
+}
+
+// fill6 recomputes the bucket (or bit) of key k of level lv.
+func (tx *Txn[V]) fill6(lv int, k uint64) {
+	f := tx.t.f6
+	switch lv {
+	case levShort:
+		tx.fillShort6()
+		return
+	case levBit:
+		tx.fillBit6(k)
+		return
+	}
+	L := levels6[lv]
+	var a [16]byte
+	binary.BigEndian.PutUint64(a[:8], k<<(64-8*L.k))
+	b := tx.makeBucket6(a, L.k, L.lo, L.subs)
+	switch lv {
+	case levA:
+		a0, a1 := a[0], a[1]
+		w := b.w
+		switch {
+		case b.inl == missInline:
+			w = zeroBucket4
+		case b.inl != 0 && uint8(b.inl) == 0 && uint8(b.inl>>8) == 255:
+			w = tx.uniform4(uint16(b.inl >> 16))
+		case b.inl != 0:
+			w = encodeInline(b.inl)
+		}
+		if old := f.rad[a0>>4].c[a0&15].g[a1>>4].b[a1&15]; &old[0] == &w[0] {
+			return
+		}
+		tx.group6(a0, a1).b[a1&15] = w
+	case levB:
+		f.hbc.put(tx.gen, markB|k<<8, b)
+	case levC:
+		f.hbc.put(tx.gen, k, b)
+	case levD:
+		f.h56.put(tx.gen, k, b)
+	}
+}
+
+// encodeInline returns the run-length encoding of inline bucket x.
+func encodeInline(x uint64) []uint64 {
+	var e [256]uint16
+	for o := range e {
+		e[o] = inlineEntry(x, uint8(o))
+	}
+	return encodeFlat(&e, 0)
+}
+
+// fillBit6 recomputes the bit of /32 k in its /16's bitmap: set if a
+// prefix /25+ covers or lies in it.
+func (tx *Txn[V]) fillBit6(k uint64) {
+	var a [16]byte
+	binary.BigEndian.PutUint32(a[:4], uint32(k))
+	var c valCache[V]
+	n, base := tx.keyWalk6(&a, 4, 25, &c)
+	var want uint64
+	if n != nil || base != 0 {
+		want = 1
+	}
+	a0, a1, i := a[0], a[1], uint(k&0xffff)
+	bm := tx.t.f6.rad[a0>>4].c[a0&15].g[a1>>4].bm[a1&15]
+	if bm.w[i>>6]>>(i&63)&1 == want {
+		return
+	}
+	g := tx.group6(a0, a1)
+	if bm.gen != tx.gen {
+		c := *bm
+		c.gen = tx.gen
+		bm = &c
+		g.bm[a1&15] = bm
+	}
+	bm.w[i>>6] ^= 1 << (i & 63)
+}
+
+// group6 returns the group of /16 a0.a1, owned by tx, copying the nodes on
+// the path to it that tx did not create.
+func (tx *Txn[V]) group6(a0, a1 uint8) *group6 {
+	f := tx.t.f6
+	m := f.rad[a0>>4]
+	if m.gen != tx.gen {
+		m2 := *m
+		m2.gen = tx.gen
+		m = &m2
+		f.rad[a0>>4] = m
+	}
+	c := m.c[a0&15]
+	if c.gen != tx.gen {
+		c2 := *c
+		c2.gen = tx.gen
+		c = &c2
+		m.c[a0&15] = c
+	}
+	g := c.g[a1>>4]
+	if g.gen != tx.gen {
+		g2 := *g
+		g2.gen = tx.gen
+		g = &g2
+		c.g[a1>>4] = g
+	}
+	return g
+}
+
+// fillShort6 recomputes short6 from the root.
+func (tx *Txn[V]) fillShort6() {
+	r := tx.t.root6
+	var c valCache[V]
+	s := new([256]uint16)
+	for a0 := range 256 {
+		if r != nil {
+			if idx := lpmIndex(&r.pfx, uint8(a0)); idx > 0 {
+				s[a0] = tx.slotIndex(r, idx, &c)
+			}
+		}
+	}
+	tx.t.f6.short6 = s
+}
+
+// keyWalk6 follows the first k octets of a from the root and returns what
+// is below them (a node or leaf at depth k, or nil) and the value index of
+// the longest prefix of length lo..8k covering them.
+func (tx *Txn[V]) keyWalk6(a *[16]byte, k, lo int, c *valCache[V]) (*node[V], uint16) {
+	n := tx.t.root6
+	var base uint16
+	for d := 0; d < k; d++ {
+		if n == nil {
+			return nil, base
+		}
+		if n.leaf != 0 {
+			break
+		}
+		if 8*d+1 >= lo {
+			if idx := lpmIndex(&n.pfx, a[d]); idx > 0 {
+				base = tx.slotIndex(n, idx, c)
+			}
+		}
+		n = n.getChild(a[d])
+	}
+	if n == nil || n.leaf == 0 {
+		return n, base
+	}
+	// A leaf: its prefix is longer than the depth it sits at, and shares
+	// the octets of the path to it.
+	l := n.leafBits()
+	if l <= 8*k {
+		if l >= lo && n.leafContains(a) {
+			base = tx.valIndex(n.lv)
+		}
+		return nil, base
+	}
+	la := n.leafAddr()
+	if string(la[:k]) != string(a[:k]) {
+		return nil, base
+	}
+	return n, base
+}
+
+// makeBucket6 computes the bucket of the level with key a[:k] and prefix
+// lengths from lo (to 8k+8, or 8k+16 with sub-pages): inline if it can be.
+func (tx *Txn[V]) makeBucket6(a [16]byte, k, lo int, subs bool) bucket6 {
+	var c valCache[V]
+	n, base := tx.keyWalk6(&a, k, lo, &c)
+	if n == nil {
+		return bucket6{inl: mkInline(0, 255, base, base)}
+	}
+	bb := tx.buf4()
+	bb.sub = bb.sub[:0]
+	tx.paint6(n, k, base, &bb.e)
+	if subs {
+		forKids6(n, k, func(o uint8, ch *node[V]) {
+			bb.sub = append(bb.sub, [256]uint16{})
+			pg := &bb.sub[len(bb.sub)-1]
+			tx.paint6(ch, k+1, bb.e[o], pg)
+			forKids6(ch, k+1, func(o2 uint8, _ *node[V]) { pg[o2] |= deepFlag })
+			bb.e[o] = subFlag | uint16(len(bb.sub)-1)
+		})
+	}
+	if len(bb.sub) == 0 {
+		if x, ok := inline6(&bb.e); ok {
+			return bucket6{inl: x}
+		}
+	}
+	return bucket6{w: bb.encode6()}
+}
+
+// paint6 sets e to the entries below n (a node or leaf at depth d): base,
+// overwritten by the prefixes of n that cover them, shorter first.
+func (tx *Txn[V]) paint6(n *node[V], d int, base uint16, e *[256]uint16) {
+	fill(e[:], base)
+	if n.leaf != 0 {
+		if l := n.leafBits(); l <= 8*(d+1) {
+			rl := l - 8*d
+			start := int(n.leafAddr()[d]) &^ (1<<(8-rl) - 1)
+			fill(e[start:start+1<<(8-rl)], tx.valIndex(n.lv))
+		}
+		return
+	}
+	// ART indexes grow with the length: shorter prefixes come first.
+	r := 0
+	for w, m := range n.pfx {
+		for ; m != 0; m &= m - 1 {
+			idx := w<<6 | bits.TrailingZeros64(m)
+			rl := bits.Len(uint(idx)) - 1
+			start := (idx - 1<<rl) << (8 - rl)
+			fill(e[start:start+1<<(8-rl)], tx.valIndex(n.vals[r]))
+			r++
+		}
+	}
+}
+
+// forKids6 calls fn for every octet o below which n (a node or leaf at
+// depth d) holds longer prefixes, with what is below it.
+func forKids6[V any](n *node[V], d int, fn func(o uint8, ch *node[V])) {
+	if n.leaf != 0 {
+		if n.leafBits() > 8*(d+1) {
+			fn(n.leafAddr()[d], n)
+		}
+		return
+	}
+	r := 0
+	for w, m := range n.kids {
+		for ; m != 0; m &= m - 1 {
+			fn(uint8(w<<6|bits.TrailingZeros64(m)), n.child[r])
+			r++
+		}
+	}
+}
+
+// inline6 returns the inline form of entries e, if they are one run of a
+// value in a sea of another.
+func inline6(e *[256]uint16) (uint64, bool) {
+	base := e[0]
+	lo := 0
+	for lo < 256 && e[lo] == base {
+		lo++
+	}
+	if lo == 256 {
+		return mkInline(0, 255, base, base), true
+	}
+	v := e[lo]
+	hi := lo
+	for hi+1 < 256 && e[hi+1] == v {
+		hi++
+	}
+	for o := hi + 1; o < 256; o++ {
+		if e[o] != base {
+			return 0, false
+		}
+	}
+	return mkInline(lo, hi, v, base), true
+}
+
+// mkInline returns the inline bucket with entries lo..hi v, the others
+// base, in its canonical form.
+func mkInline(lo, hi int, v, base uint16) uint64 {
+	switch {
+	case v == 0 && base == 0:
+		return missInline
+	case v == base:
+		lo, hi = 0, 255
+	}
+	return inlineFlag | uint64(lo) | uint64(hi)<<8 | uint64(v)<<16 | uint64(base)<<32
+}
+
+// eachPrefix6 calls fn with the (masked) address and length of every
+// prefix below n, a node at depth d; b holds the octets of the path to n.
+func eachPrefix6[V any](n *node[V], d int, b *[16]byte, fn func(a *[16]byte, l int)) {
+	for w, m := range n.pfx {
+		for ; m != 0; m &= m - 1 {
+			idx := w<<6 | bits.TrailingZeros64(m)
+			rl := bits.Len(uint(idx)) - 1
+			var a [16]byte
+			copy(a[:d], b[:d])
+			a[d] = uint8((idx - 1<<rl) << (8 - rl))
+			fn(&a, 8*d+rl)
+		}
+	}
+	r := 0
+	for w, m := range n.kids {
+		for ; m != 0; m &= m - 1 {
+			c := n.child[r]
+			r++
+			if c.leaf != 0 {
+				a := c.leafAddr()
+				fn(&a, c.leafBits())
+				continue
+			}
+			b[d] = uint8(w<<6 | bits.TrailingZeros64(m))
+			eachPrefix6(c, d+1, b, fn)
+		}
+	}
+}
+
+// buildIndex6 computes the whole IPv6 index from the trie. It reports
+// false (and disables the index: Lookup6 then walks the trie) if the value
+// indexes ran out.
+func (tx *Txn[V]) buildIndex6() bool {
+	tx.rebuild6, tx.changes6 = false, 0
+	tx.t.f6, tx.t.off6 = nil, 0
+	tx.init6()
+	f := tx.t.f6
+	hs := []*hmap6{&f.hbc, &f.h56}
+	for _, m := range hs {
+		m.building = true
+	}
+	tx.fillShort6()
+	if r := tx.t.root6; r != nil {
+		// The keys each level needs, sorted (the trie walks that fill
+		// them then follow each other) and without duplicates.
+		var keys [levBit + 1][]uint64
+		var b [16]byte
+		eachPrefix6(r, 0, &b, func(a *[16]byte, l int) {
+			tx.affected6(a, l, func(lv int, k uint64) { keys[lv] = append(keys[lv], k) })
+		})
+		for lv, ks := range keys {
+			if lv != levShort {
+				slices.Sort(ks)
+				for _, k := range slices.Compact(ks) {
+					tx.fill6(lv, k)
+				}
+			}
+		}
+	}
+	for _, m := range hs {
+		m.flush(tx.gen)
+	}
+	if tx.overflow {
+		tx.t.f6, tx.t.off6 = nil, max(1, tx.t.len6)
+		return false
+	}
+	return true
+}
