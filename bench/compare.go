@@ -41,6 +41,7 @@ func figures(r *Run) []figure {
 			fs[len(fs)-1].bound = t.LowerBound()
 		}
 		add("CPU ns/packet: "+tr, t.CPUNsPerPacket, false)
+		add("max forwarding rate Mpps: "+tr, t.MaxFwdMpps, true)
 		// Ratios to the run's baseline (the kernel) are what survive a
 		// change of machine or load; per round when both have every round.
 		if b, ok := baseTP[tpKey{t.IPVersion, t.FrameSize}]; ok && t.System != base {
@@ -49,6 +50,7 @@ func figures(r *Run) []figure {
 				fs[len(fs)-1].bound = t.LowerBound() || b.LowerBound()
 			}
 			add("CPU ns/packet ÷ "+base+": "+tr, ratios(t.CPUNsPerPacket, b.CPUNsPerPacket), false)
+			add("max forwarding rate ÷ "+base+": "+tr, ratios(t.MaxFwdMpps, b.MaxFwdMpps), true)
 		}
 	}
 	for _, l := range r.Latency {

@@ -54,6 +54,14 @@ type Throughput struct {
 	// forwarding and XDP run; from /proc/PID/task/TID/schedstat) divided
 	// by the packets forwarded, per repeat, at the highest lossless rate.
 	CPUNsPerPacket []float64 `json:"cpu_ns_per_packet"`
+	// MaxFwdMpps is the rate the receiver saw while the generator offered
+	// all it could (RFC 2285's maximum forwarding rate), per repeat: a
+	// steadier figure than Mpps where scheduling jitter on a shared VM
+	// makes a 0.1 % loss criterion fail at low rates.
+	MaxFwdMpps []float64 `json:"max_fwd_mpps,omitempty"`
+	// MaxOfferedMpps is what the generator offered meanwhile, so a reader
+	// can tell a forwarding limit from a generator limit.
+	MaxOfferedMpps []float64 `json:"max_offered_mpps,omitempty"`
 	// GeneratorBound is true when the generator could not offer more than
 	// the system forwarded, so Mpps is a lower bound.
 	GeneratorBound bool `json:"generator_bound,omitempty"`

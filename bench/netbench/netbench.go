@@ -517,6 +517,11 @@ func (b *benchRun) throughput(ctx context.Context, sys system, round int, sz siz
 		th = &bench.Throughput{System: sys.name, IPVersion: sz.ipv, FrameSize: sz.size}
 		b.thr[k] = th
 	}
+	if len(res.Trials) > 0 && res.Trials[0].Rate == 0 {
+		t0 := res.Trials[0]
+		th.MaxFwdMpps = append(th.MaxFwdMpps, t0.ReceivedPps()/1e6)
+		th.MaxOfferedMpps = append(th.MaxOfferedMpps, t0.OfferedPps()/1e6)
+	}
 	// The smoke run's rule: the system forwards when some trial lost
 	// less than half and delivered frames.
 	for _, t := range res.Trials {
