@@ -914,8 +914,9 @@ type TXQueueStats struct {
 	RingFull uint64
 	// TooBig frames did not fit a frame or the MTU and were dropped.
 	TooBig uint64
-	// Errors are failed doorbells (sendto errors other than EAGAIN), and
-	// for AF_XDP TX descriptors the kernel rejected.
+	// Errors are failed doorbells (sendto errors other than EAGAIN), plus
+	// frames a PACKET_MMAP ring skipped because the device refused them
+	// kick after kick, and for AF_XDP TX descriptors the kernel rejected.
 	Errors uint64
 }
 
@@ -954,7 +955,7 @@ func packetmmapRX(s packetmmap.Stats) RXQueueStats {
 }
 
 func packetmmapTX(s packetmmap.Stats) TXQueueStats {
-	return TXQueueStats{Packets: s.TXPackets, Bytes: s.TXBytes, RingFull: s.TXRingFull, TooBig: s.TXTooBig, Errors: s.TXErrors}
+	return TXQueueStats{Packets: s.TXPackets, Bytes: s.TXBytes, RingFull: s.TXRingFull, TooBig: s.TXTooBig, Errors: s.TXErrors + s.TXRefused}
 }
 
 // afxdpStats splits one AF_XDP socket's counters into its RX queue's and

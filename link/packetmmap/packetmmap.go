@@ -85,6 +85,10 @@ type Stats struct {
 	TXTooBig uint64
 	// TXErrors are failed kicks (sendto errors other than EAGAIN).
 	TXErrors uint64
+	// TXRefused frames the device would not take, kick after kick (a
+	// super-packet after TSO was turned off, say), and that the ring
+	// skipped so the frames behind them could go.
+	TXRefused uint64
 }
 
 // Endpoint is a PACKET_MMAP link on one interface: RX sockets in a fanout
@@ -318,6 +322,7 @@ func (e *Endpoint) TXRingStats(i int) Stats {
 		TXRingFull: t.ringFull.Load(),
 		TXTooBig:   t.tooBig.Load(),
 		TXErrors:   t.errors.Load(),
+		TXRefused:  t.refused.Load(),
 	}
 }
 
@@ -336,6 +341,7 @@ func (e *Endpoint) Stats() Stats {
 		s.TXRingFull += t.ringFull.Load()
 		s.TXTooBig += t.tooBig.Load()
 		s.TXErrors += t.errors.Load()
+		s.TXRefused += t.refused.Load()
 	}
 	return s
 }

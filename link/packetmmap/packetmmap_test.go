@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nexthop-router/nexthop/header"
 	"github.com/nexthop-router/nexthop/internal/netnstest"
 	"github.com/nexthop-router/nexthop/link/memlink"
 	"github.com/nexthop-router/nexthop/link/packetmmap"
@@ -203,5 +204,102 @@ func TestChecksumNotReadyWithoutVnetHdr(t *testing.T) {
 	want := stack.GSO{NeedsCsum: true, CsumStart: 20, CsumOffset: 6}
 	if udp.GSO != want {
 		t.Errorf("GSO metadata %+v, want %+v (checksum not ready at IP header + 20, UDP offset 6)", udp.GSO, want)
+	}
+}
+
+// TestRefusedFrameDoesNotStopTheRing: a super-packet sent to a device with
+// TSO off is dropped by the kernel (PACKET_QDISC_BYPASS cannot segment),
+// and tpacket_snd then retries that same frame on every kick. The ring
+// must skip it after a few kicks so that the frames behind it still go;
+// before this, one such frame stopped the interface's TX for good.
+func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
+	netnstest.RequireRoot(t)
+	rns := netnstest.New(t, "pmr")
+	hns := netnstest.New(t, "pmrh")
+	netnstest.Veth(t, rns, "r0", hns, "h0")
+	rns.Run("ethtool", "-K", "r0", "tso", "off")
+
+	s := stack.New(stack.Options{})
+	w, err := s.NewWorker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ep *packetmmap.Endpoint
+	if err := rns.Do(func() (err error) {
+		ep, err = packetmmap.New(packetmmap.Options{Interface: "r0", RXFrames: 32, TXFrames: 32})
+		return err
+	}); err != nil {
+		t.Fatalf("packetmmap.New: %v", err)
+	}
+	defer ep.Close()
+	ep.Attach(&memlink.Capture{})
+
+	var rx int
+	if err := hns.Do(func() error {
+		ifc, err := net.InterfaceByName("h0")
+		if err != nil {
+			return err
+		}
+		rx, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(testEtherType)))
+		if err != nil {
+			return err
+		}
+		tv := unix.Timeval{Usec: 200_000}
+		_ = unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+		return unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(testEtherType), Ifindex: ifc.Index})
+	}); err != nil {
+		t.Fatalf("host raw socket: %v", err)
+	}
+	defer unix.Close(rx)
+
+	mac := ep.LinkAddress()
+	write := func(frame []byte, gso stack.GSO) {
+		t.Helper()
+		pkt := s.Frames().Get()
+		pkt.SetLen(len(frame))
+		copy(pkt.Data(), frame)
+		pkt.GSO = gso
+		l := stack.MakePacketBufferList(1)
+		l.Queue = w.ID()
+		l.PushBack(pkt)
+		_, _ = ep.WritePackets(l) // a failed kick is expected here
+	}
+
+	// A TCP/IPv4 super-packet of 4,000 payload bytes in 1,400-byte segments.
+	const payload = 4000
+	super := make([]byte, 14+20+20+payload)
+	header.EncodeEthernet(super, [6]byte{0x02, 0, 0, 0, 0, 2}, mac, header.EtherTypeIPv4)
+	header.EncodeIPv4(super[14:], header.IPv4Fields{TotalLength: 40 + payload, TTL: 64, Protocol: header.IPv4ProtocolTCP,
+		Src: [4]byte{198, 18, 0, 1}, Dst: [4]byte{198, 18, 0, 2}})
+	header.EncodeTCP(super[34:], header.TCPFields{SrcPort: 1, DstPort: 2, Flags: header.TCPFlagACK, WindowSize: 1000})
+	write(super, stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40})
+
+	// Ordinary frames behind it: each is written with its own kick, as a
+	// worker would on later batches, and must reach the host.
+	got := 0
+	buf := make([]byte, 2048)
+	for i := range 8 {
+		frame := make([]byte, 60)
+		copy(frame[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		copy(frame[6:12], mac[:])
+		binary.BigEndian.PutUint16(frame[12:14], testEtherType)
+		frame[14] = byte(i)
+		write(frame, stack.GSO{})
+		for {
+			n, _, err := unix.Recvfrom(rx, buf, 0)
+			if err != nil {
+				break
+			}
+			if n >= 15 && binary.BigEndian.Uint16(buf[12:14]) == testEtherType {
+				got++
+			}
+		}
+	}
+	st := ep.Stats()
+	if got < 8-4 {
+		t.Errorf("host received %d of the 8 frames sent after the refused super-packet; the ring stopped (stats %+v)", got, st)
+	}
+	if st.TXRefused != 1 {
+		t.Errorf("TXRefused = %d, want 1 (the super-packet, skipped)", st.TXRefused)
 	}
 }

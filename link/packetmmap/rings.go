@@ -181,9 +181,21 @@ type txRing struct {
 	mem    []byte
 	frames [][]byte
 	head   int
+	// tail is where the search for the kernel's position starts: every
+	// frame from tail up to head was handed to the kernel.
+	tail int
+	// stuck is the frame the kernel failed to send at the last failed
+	// kick, and stuckKicks how many failed kicks in a row it has been.
+	stuck, stuckKicks int
 
-	packets, bytes, ringFull, tooBig, errors atomic.Uint64
+	packets, bytes, ringFull, tooBig, errors, refused atomic.Uint64
 }
+
+// maxStuckKicks is how many failed kicks in a row one frame may cause
+// before the ring skips it: a full peer queue clears between kicks, a
+// frame the device will never take (a super-packet after its TSO was
+// turned off) does not.
+const maxStuckKicks = 4
 
 func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 	// Protocol 0: the socket receives nothing; the kernel takes each sent
@@ -278,11 +290,68 @@ func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool) (in
 	t.bytes.Add(bytes)
 	// One kick for the whole batch: with PACKET_QDISC_BYPASS the kernel
 	// sends every SEND_REQUEST frame inside this call.
-	if err := unix.Sendto(t.fd, nil, unix.MSG_DONTWAIT, nil); err != nil && !errors.Is(err, unix.EAGAIN) {
-		t.errors.Add(1)
-		return sent, fmt.Errorf("packetmmap: TX kick: %w", err)
+	if err := t.kick(); err != nil {
+		return sent, err
 	}
 	return sent, nil
+}
+
+// kick asks the kernel to send every SEND_REQUEST frame. When the device
+// drops a frame the kernel puts it back to SEND_REQUEST without moving past
+// it (tpacket_snd, "skb was destructed already"), so every later kick
+// fails on the same frame and the ring stops for good. After
+// maxStuckKicks such kicks on one frame, kick makes that frame's header
+// invalid; with PACKET_LOSS the kernel then skips it and goes on.
+func (t *txRing) kick() error {
+	err := unix.Sendto(t.fd, nil, unix.MSG_DONTWAIT, nil)
+	if err == nil || errors.Is(err, unix.EAGAIN) {
+		t.stuckKicks = 0
+		return nil
+	}
+	t.errors.Add(1)
+	if slot, ok := t.kernelHead(); ok {
+		if slot == t.stuck && t.stuckKicks > 0 {
+			t.stuckKicks++
+		} else {
+			t.stuck, t.stuckKicks = slot, 1
+		}
+		if t.stuckKicks >= maxStuckKicks {
+			t.poison(t.frames[slot])
+			t.refused.Add(1)
+			t.stuckKicks = 0
+			if err2 := unix.Sendto(t.fd, nil, unix.MSG_DONTWAIT, nil); err2 == nil || errors.Is(err2, unix.EAGAIN) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("packetmmap: TX kick: %w", err)
+}
+
+// kernelHead finds the frame the kernel will try next: the oldest frame
+// still in SEND_REQUEST (frames before it are sent, or in flight as
+// SENDING until the device lets go of them).
+func (t *txRing) kernelHead() (int, bool) {
+	for t.tail != t.head && loadStatus(t.frames[t.tail]) == unix.TP_STATUS_AVAILABLE {
+		if t.tail++; t.tail == len(t.frames) {
+			t.tail = 0
+		}
+	}
+	for i := t.tail; i != t.head; {
+		if loadStatus(t.frames[i]) == unix.TP_STATUS_SEND_REQUEST {
+			return i, true
+		}
+		if i++; i == len(t.frames) {
+			i = 0
+		}
+	}
+	return 0, false
+}
+
+// poison gives a SEND_REQUEST frame a length the kernel rejects before
+// building an skb, so that with PACKET_LOSS it marks the frame available
+// and moves on.
+func (t *txRing) poison(f []byte) {
+	le.PutUint32(f[tpLen:], uint32(len(f)))
 }
 
 func (t *txRing) close() {
