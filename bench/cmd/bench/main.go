@@ -3,6 +3,7 @@
 //
 //	bench net      run the netns benchmark (root): BENCH_QUICK=1 for the smoke run
 //	bench gen      the traffic generator (run inside a namespace by `bench net`)
+//	bench pktgen   drive Linux pktgen instead, when the kernel has it (throughput trials)
 //	bench recv     the receiver that measures loss, reordering and latency
 //	bench micro    summarise `go test -bench` output read from stdin
 //	bench compare  old.json new.json: what changed between two runs
@@ -19,6 +20,7 @@ import (
 var commands = map[string]func(args []string) error{
 	"net":     runNet,
 	"gen":     runGen,
+	"pktgen":  runPktgen,
 	"recv":    runRecv,
 	"micro":   runMicro,
 	"compare": runCompare,
@@ -26,7 +28,7 @@ var commands = map[string]func(args []string) error{
 }
 
 func usage(status int) {
-	fmt.Fprintln(os.Stderr, "usage: bench net|gen|recv|micro|compare|xdpfwd [flags]  (bench CMD -h for its flags)")
+	fmt.Fprintln(os.Stderr, "usage: bench net|gen|pktgen|recv|micro|compare|xdpfwd [flags]  (bench CMD -h for its flags)")
 	os.Exit(status)
 }
 
