@@ -309,7 +309,7 @@ func writeThroughput(m *mdWriter, r *Run) {
 	if hasBase {
 		cols = append(cols, "÷ "+base)
 	}
-	cols = append(cols, "max fwd Mpps (offered)")
+	cols = append(cols, "FRMOL Mpps (offered)")
 	if hasBase {
 		cols = append(cols, "÷ "+base)
 	}
@@ -361,6 +361,11 @@ func writeThroughput(m *mdWriter, r *Run) {
 				row = append(row, rt)
 			}
 			mf := cell(t.MaxFwdMpps)
+			fBound := t.FRMOLBound()
+			if mf != dash && fBound {
+				mf = "≥ " + mf
+				anyBound = true
+			}
 			if st, ok := summarize(t.MaxOfferedMpps); ok && mf != dash {
 				mf += " (" + num(st.med) + ")"
 			}
@@ -369,6 +374,16 @@ func writeThroughput(m *mdWriter, r *Run) {
 				rt := dash
 				if s != base && b != nil {
 					rt = ratio(t.MaxFwdMpps, b.MaxFwdMpps)
+					if rt != dash {
+						switch bb := b.FRMOLBound(); {
+						case fBound && bb:
+							rt = "~" + rt
+						case fBound:
+							rt = "≥ " + rt
+						case bb:
+							rt = "≤ " + rt
+						}
+					}
 				}
 				row = append(row, rt)
 			}
@@ -382,7 +397,7 @@ func writeThroughput(m *mdWriter, r *Run) {
 	}
 	m.f("Ratios are medians ÷ the %s median: above 1× is more throughput, but more CPU per packet. "+
 		"CPU ns/packet: CPU time of the DUT's tasks per forwarded packet at that rate; lower is better. "+
-		"Max fwd: the rate received while the generator offered all it could (RFC 2285 maximum forwarding rate; offered median in brackets) — "+
+		"FRMOL: the rate received while the generator offered all it could (RFC 2285 §3.6.2 forwarding rate at maximum offered load; offered median in brackets; ≥ when it received ≥ 99 %% of that, so the generator was the limit) — "+
 		"steadier than the 0.1 %% criterion on a shared VM, where scheduling jitter overflows a veth's 256-slot ring at low rates too.\n\n", orDash(base))
 }
 

@@ -55,9 +55,10 @@ type Throughput struct {
 	// by the packets forwarded, per repeat, at the highest lossless rate.
 	CPUNsPerPacket []float64 `json:"cpu_ns_per_packet"`
 	// MaxFwdMpps is the rate the receiver saw while the generator offered
-	// all it could (RFC 2285's maximum forwarding rate), per repeat: a
-	// steadier figure than Mpps where scheduling jitter on a shared VM
-	// makes a 0.1 % loss criterion fail at low rates.
+	// all it could (RFC 2285 §3.6.2, forwarding rate at maximum offered
+	// load, FRMOL), per repeat: a steadier figure than Mpps where
+	// scheduling jitter on a shared VM makes a 0.1 % loss criterion fail
+	// at low rates.
 	MaxFwdMpps []float64 `json:"max_fwd_mpps,omitempty"`
 	// MaxOfferedMpps is what the generator offered meanwhile, so a reader
 	// can tell a forwarding limit from a generator limit.
@@ -82,6 +83,18 @@ type Throughput struct {
 // sample instead.
 func (t Throughput) Forwards() bool {
 	return t.Forwarding > 0 || (len(t.Mpps) > 0 && t.Mpps[0] > 0)
+}
+
+// FRMOLBound reports whether MaxFwdMpps is only a lower bound: in some
+// repeat the system received ≥ 99 % of what the generator offered, so the
+// generator, not the system, set the rate.
+func (t Throughput) FRMOLBound() bool {
+	for i, f := range t.MaxFwdMpps {
+		if i < len(t.MaxOfferedMpps) && f >= 0.99*t.MaxOfferedMpps[i] {
+			return true
+		}
+	}
+	return false
 }
 
 // LowerBound reports whether the figure is only a lower bound: the

@@ -71,8 +71,8 @@ type plan struct {
 }
 
 func (o *Options) plan() plan {
-	// 300 ms trials (≥ 20,000 frames at the rates seen here, so 0.1 % is
-	// ≥ 20 frames) and ≤ 10 per search let two or three alternating
+	// 300 ms trials (≥ 15,000 frames at the rates probed here, so 0.1 %
+	// is ≥ 15 frames) and ≤ 10 per search let two or three alternating
 	// rounds fit the 10-minute budget.
 	p := plan{trial: 300 * time.Millisecond, latTrial: 500 * time.Millisecond, tcpTime: 3 * time.Second, tcpOmit: time.Second,
 		maxTrials: 10, maxReruns: 2, streams: []int{1, 4}, latLoads: []int{10, 50}, budget: 9*time.Minute + 30*time.Second}
@@ -341,7 +341,7 @@ func (b *benchRun) measureAll(ctx context.Context) (err error) {
 		// A round that would not fit is not started, so every system
 		// keeps the same number of repeats.
 		if left := time.Until(b.deadline); round > 1 && last > left {
-			b.cut = fmt.Sprintf("rounds %d to %d of %d were not run: the time budget (%v) had %v left and round %d took %v, so every system has %d repeats",
+			b.cut = fmt.Sprintf("rounds %d to %d of %d were not run: the time budget (%v) had %v left and round %d took %v, so every system has %d repeat(s)",
 				round, b.opts.Repeats, b.opts.Repeats, b.plan.budget, left.Round(time.Second), round-1, last.Round(time.Second), round-1)
 			b.logf("time budget: %s", b.cut)
 			return nil
@@ -912,7 +912,7 @@ func (b *benchRun) finishRun() {
 	b.note(fmt.Sprintf("TCP: iperf3 -C cubic (the VM's default bbr paces itself down through user-space buffers) -t %v -O %v (the first %v, slow start, is not counted); GRO off on the DUT ports for every system "+
 		"(generic XDP runs after GRO, where an aggregated frame does not fit an AF_XDP frame). Rows without a mark: the hosts' TX checksum offload (and with it TSO) off, the same for every system "+
 		"(the AF_XDP and XDP systems cannot finish CHECKSUM_PARTIAL frames); rows marked \"TSO\": the hosts' default offloads, so 64 KiB super-packets with unfinished checksums reach the DUT, "+
-		"measured for kernel forwarding and nexthop over PACKET_MMAP, which take them (GSO passed through with virtio_net_hdr). "+
+		"measured for kernel forwarding and nexthop over PACKET_MMAP, which take them (received as super-packets; the DUT ports have TSO off, so both segment in software at egress). "+
 		"The DUT ports' receive work runs in the sender's context (CPU0) for veth without GRO, so TCP figures are not confined to the DUT core.",
 		b.plan.tcpTime, b.plan.tcpOmit, b.plan.tcpOmit))
 	b.note("The generator shares CPU0 with the receiver and the host ports' napi kthreads: the more a system forwards, the more receive work CPU0 does and the less the generator offers, so generator-bound figures (≥) are lower for the systems that forward best.")
