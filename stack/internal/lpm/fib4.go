@@ -247,16 +247,72 @@ func setEntry(w []uint64, o int, x uint16, runs *[256]uint16) []uint64 {
 // few and hot (16 + 256 + 4096 for a full table), so their loads are cache
 // hits.
 
-// mid4 is the index under one nibble a0>>4 ...
-type mid4 struct {
-	c   [16]*chunk4 // never nil
-	gen uint64      // as in fib4
+// radixMid is the index under one nibble a0>>4 ...
+type radixMid[G any] struct {
+	c   [16]*radixChunk[G] // never nil
+	gen uint64             // as in fib4
 }
 
-// ... chunk4 under one first octet a0 ...
-type chunk4 struct {
-	g   [16]*group4 // never nil
+// ... radixChunk under one first octet a0 ...
+type radixChunk[G any] struct {
+	g   [16]*G // never nil
 	gen uint64
+}
+
+// radixRoot is the 16-way radix over the first 16 bits that fib4 and fib6
+// share; G is the family's group of 16 /16s.
+type radixRoot[G any] [16]*radixMid[G]
+
+// generational is a radix group: it carries the generation of the Txn that
+// made it, so a Txn copies a group only once.
+type generational[G any] interface {
+	*G
+	generation() *uint64
+}
+
+// emptyRadix returns a radix whose every group is g (shared, never written:
+// its generation is 0).
+func emptyRadix[G any](g *G) radixRoot[G] {
+	c := &radixChunk[G]{}
+	for i := range c.g {
+		c.g[i] = g
+	}
+	m := &radixMid[G]{}
+	for i := range m.c {
+		m.c[i] = c
+	}
+	var r radixRoot[G]
+	for i := range r {
+		r[i] = m
+	}
+	return r
+}
+
+// ownGroup returns the group of /16 a0.a1 owned by generation gen, copying
+// the nodes on the path to it that gen did not create.
+func ownGroup[G any, PG generational[G]](r *radixRoot[G], a0, a1 uint8, gen uint64) *G {
+	m := r[a0>>4]
+	if m.gen != gen {
+		m2 := *m
+		m2.gen = gen
+		m = &m2
+		r[a0>>4] = m
+	}
+	c := m.c[a0&15]
+	if c.gen != gen {
+		c2 := *c
+		c2.gen = gen
+		c = &c2
+		m.c[a0&15] = c
+	}
+	g := c.g[a1>>4]
+	if *PG(g).generation() != gen {
+		g2 := *g
+		*PG(&g2).generation() = gen
+		g = &g2
+		c.g[a1>>4] = g
+	}
+	return g
 }
 
 // ... and group4 under a0 and a1>>4: the buckets of 16 /16s.
@@ -264,6 +320,8 @@ type group4 struct {
 	b   [16][]uint64 // never empty
 	gen uint64
 }
+
+func (g *group4) generation() *uint64 { return &g.gen }
 
 var (
 	zeroBucket4 = (&bucketBuf{}).encode() // the uniform bucket of index 0 (no match)
@@ -274,26 +332,13 @@ var (
 		}
 		return g
 	}()
-	emptyChunk4 = func() *chunk4 {
-		c := &chunk4{}
-		for i := range c.g {
-			c.g[i] = emptyGroup4
-		}
-		return c
-	}()
-	emptyMid4 = func() *mid4 {
-		m := &mid4{}
-		for i := range m.c {
-			m.c[i] = emptyChunk4
-		}
-		return m
-	}()
-	zeroShort4 = &[256]uint16{}
+	emptyRadix4 = emptyRadix(emptyGroup4)
+	zeroShort4  = &[256]uint16{}
 )
 
 // fib4 is the compiled IPv4 index of a Table.
 type fib4 struct {
-	m [16]*mid4 // by a0>>4; never nil
+	m radixRoot[group4] // by a0>>4; never nil
 	// short4[a0] is the value index of the longest /0../8 covering a0.
 	// A change copies it whole.
 	short4 *[256]uint16
@@ -360,10 +405,7 @@ func (tx *Txn[V]) init4() {
 	f := tx.t.f4
 	switch {
 	case f == nil:
-		f = &fib4{short4: zeroShort4, gen: tx.gen}
-		for i := range f.m {
-			f.m[i] = emptyMid4
-		}
+		f = &fib4{m: emptyRadix4, short4: zeroShort4, gen: tx.gen}
 	case f.gen != tx.gen:
 		c := *f
 		c.gen = tx.gen
@@ -437,29 +479,7 @@ func (tx *Txn[V]) nodes4(a0, a1 uint8) (n1, n2 *node[V], d uint16) {
 // group4 returns the group of /16 a0.a1, owned by tx, copying the nodes on
 // the path to it that tx did not create.
 func (tx *Txn[V]) group4(a0, a1 uint8) *group4 {
-	f := tx.t.f4
-	m := f.m[a0>>4]
-	if m.gen != tx.gen {
-		m2 := *m
-		m2.gen = tx.gen
-		m = &m2
-		f.m[a0>>4] = m
-	}
-	c := m.c[a0&15]
-	if c.gen != tx.gen {
-		c2 := *c
-		c2.gen = tx.gen
-		c = &c2
-		m.c[a0&15] = c
-	}
-	g := c.g[a1>>4]
-	if g.gen != tx.gen {
-		g2 := *g
-		g2.gen = tx.gen
-		g = &g2
-		c.g[a1>>4] = g
-	}
-	return g
+	return ownGroup(&tx.t.f4.m, a0, a1, tx.gen)
 }
 
 // setBucket4 makes b the bucket of /16 a0.a1.

@@ -61,22 +61,15 @@ const (
 // variable for tests).
 var rebuild6After = 1 << 14
 
-// The level-A radix: as fib4's, with a /32 bitmap beside each bucket.
-type mid6 struct {
-	c   [16]*chunk6 // never nil
-	gen uint64
-}
-
-type chunk6 struct {
-	g   [16]*group6 // never nil
-	gen uint64
-}
-
+// The level-A radix is fib4's (radixRoot), with a /32 bitmap beside each
+// bucket in its groups.
 type group6 struct {
 	b   [16][]uint64 // never empty
 	bm  [16]*bits6   // never nil
 	gen uint64
 }
+
+func (g *group6) generation() *uint64 { return &g.gen }
 
 // bits6 is the bitmap of the /32s of a /16 that hold prefixes /25+.
 type bits6 struct {
@@ -93,20 +86,7 @@ var (
 		}
 		return g
 	}()
-	emptyChunk6 = func() *chunk6 {
-		c := &chunk6{}
-		for i := range c.g {
-			c.g[i] = emptyGroup6
-		}
-		return c
-	}()
-	emptyMid6 = func() *mid6 {
-		m := &mid6{}
-		for i := range m.c {
-			m.c[i] = emptyChunk6
-		}
-		return m
-	}()
+	emptyRadix6 = emptyRadix(emptyGroup6)
 )
 
 // A hash level is split into 4096 segments (64 directory nodes of 64) by
@@ -364,7 +344,7 @@ func (m *hmap6) flush(gen uint64) {
 // fib6 is the compiled IPv6 index of a Table.
 type fib6 struct {
 	// rad holds the level-A buckets and /32 bitmaps, by /16.
-	rad [16]*mid6
+	rad radixRoot[group6]
 	// hbc holds levels B and C, h56 level D.
 	hbc, h56 hmap6
 	// short6[a0] is the value index of the longest /0../8 covering a0.
@@ -547,10 +527,7 @@ func (tx *Txn[V]) init6() {
 	f := tx.t.f6
 	switch {
 	case f == nil:
-		f = &fib6{short6: zeroShort4, gen: tx.gen}
-		for i := range f.rad {
-			f.rad[i] = emptyMid6
-		}
+		f = &fib6{rad: emptyRadix6, short6: zeroShort4, gen: tx.gen}
 		for _, m := range []*hmap6{&f.hbc, &f.h56} {
 			for i := range m.d {
 				m.d[i] = emptyDir6
@@ -705,29 +682,7 @@ func (tx *Txn[V]) fillBit6(k uint64) {
 // group6 returns the group of /16 a0.a1, owned by tx, copying the nodes on
 // the path to it that tx did not create.
 func (tx *Txn[V]) group6(a0, a1 uint8) *group6 {
-	f := tx.t.f6
-	m := f.rad[a0>>4]
-	if m.gen != tx.gen {
-		m2 := *m
-		m2.gen = tx.gen
-		m = &m2
-		f.rad[a0>>4] = m
-	}
-	c := m.c[a0&15]
-	if c.gen != tx.gen {
-		c2 := *c
-		c2.gen = tx.gen
-		c = &c2
-		m.c[a0&15] = c
-	}
-	g := c.g[a1>>4]
-	if g.gen != tx.gen {
-		g2 := *g
-		g2.gen = tx.gen
-		g = &g2
-		c.g[a1>>4] = g
-	}
-	return g
+	return ownGroup(&tx.t.f6.rad, a0, a1, tx.gen)
 }
 
 // fillShort6 recomputes short6 from the root.
