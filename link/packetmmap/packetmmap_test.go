@@ -93,23 +93,7 @@ func TestRXAndTXOnVeth(t *testing.T) {
 	hostMAC := arp[6:12]
 
 	// Send a frame of our own to the host and read it there.
-	var rx int
-	if err := hns.Do(func() error {
-		ifc, err := net.InterfaceByName("h0")
-		if err != nil {
-			return err
-		}
-		rx, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(testEtherType)))
-		if err != nil {
-			return err
-		}
-		tv := unix.Timeval{Sec: 2}
-		_ = unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-		return unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(testEtherType), Ifindex: ifc.Index})
-	}); err != nil {
-		t.Fatalf("host raw socket: %v", err)
-	}
-	defer unix.Close(rx)
+	rx := hostSocket(t, hns, "h0", 2*time.Second)
 
 	frame := make([]byte, 60)
 	copy(frame[0:6], hostMAC)
@@ -144,6 +128,30 @@ func TestRXAndTXOnVeth(t *testing.T) {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// hostSocket opens a packet socket for testEtherType on dev in ns, reads
+// timing out after timeout, closed when the test ends.
+func hostSocket(t *testing.T, ns *netnstest.NS, dev string, timeout time.Duration) int {
+	t.Helper()
+	var fd int
+	if err := ns.Do(func() error {
+		ifc, err := net.InterfaceByName(dev)
+		if err != nil {
+			return err
+		}
+		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(testEtherType)))
+		if err != nil {
+			return err
+		}
+		tv := unix.NsecToTimeval(timeout.Nanoseconds())
+		_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(testEtherType), Ifindex: ifc.Index})
+	}); err != nil {
+		t.Fatalf("host packet socket on %s: %v", dev, err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
 
 // TestChecksumNotReadyWithoutVnetHdr: without PACKET_VNET_HDR the kernel
 // only flags a frame whose checksum a local sender left to offload
@@ -234,23 +242,7 @@ func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 	defer ep.Close()
 	ep.Attach(&memlink.Capture{})
 
-	var rx int
-	if err := hns.Do(func() error {
-		ifc, err := net.InterfaceByName("h0")
-		if err != nil {
-			return err
-		}
-		rx, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(testEtherType)))
-		if err != nil {
-			return err
-		}
-		tv := unix.Timeval{Usec: 200_000}
-		_ = unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-		return unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(testEtherType), Ifindex: ifc.Index})
-	}); err != nil {
-		t.Fatalf("host raw socket: %v", err)
-	}
-	defer unix.Close(rx)
+	rx := hostSocket(t, hns, "h0", 200*time.Millisecond)
 
 	mac := ep.LinkAddress()
 	write := func(frame []byte, gso stack.GSO) {
