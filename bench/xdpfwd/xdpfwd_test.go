@@ -45,26 +45,11 @@ func newTopo(t *testing.T, rcvGRO bool) *topo {
 		gro = "on"
 	}
 	tp.rcv.Run("ethtool", "-K", "r0", "gro", gro)
-	tp.genMAC = ifMAC(t, tp.gen, "g0")
-	tp.dinMAC = ifMAC(t, tp.dut, "din")
-	tp.doutMAC = ifMAC(t, tp.dut, "dout")
-	tp.rcvMAC = ifMAC(t, tp.rcv, "r0")
+	tp.genMAC = tp.gen.MAC(t, "g0")
+	tp.dinMAC = tp.dut.MAC(t, "din")
+	tp.doutMAC = tp.dut.MAC(t, "dout")
+	tp.rcvMAC = tp.rcv.MAC(t, "r0")
 	return tp
-}
-
-func ifMAC(t *testing.T, ns *netnstest.NS, name string) net.HardwareAddr {
-	t.Helper()
-	var mac net.HardwareAddr
-	if err := ns.Do(func() error {
-		ifc, err := net.InterfaceByName(name)
-		if err == nil {
-			mac = ifc.HardwareAddr
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return mac
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -118,4 +119,21 @@ func Veth(tb testing.TB, ns *NS, a string, peer *NS, b string) {
 	ns.Run("ip", "link", "add", a, "type", "veth", "peer", "name", b, "netns", peer.Name)
 	ns.Run("ip", "link", "set", a, "up")
 	peer.Run("ip", "link", "set", b, "up")
+}
+
+// MAC returns the link-layer address of interface name inside ns, so a
+// test can address frames to a port it did not configure itself.
+func (ns *NS) MAC(tb testing.TB, name string) net.HardwareAddr {
+	tb.Helper()
+	var mac net.HardwareAddr
+	if err := ns.Do(func() error {
+		ifc, err := net.InterfaceByName(name)
+		if err == nil {
+			mac = ifc.HardwareAddr
+		}
+		return err
+	}); err != nil {
+		tb.Fatalf("MAC of %s in %s: %v", name, ns.Name, err)
+	}
+	return mac
 }

@@ -98,7 +98,7 @@ func testSteadyStateAllocs(t *testing.T, mode Mode) {
 	}
 
 	txA, _ := rawSocket(t, tp.ha, "a0")
-	macB := hostMAC(t, tp.hb, "b0")
+	macB := tp.hb.MAC(t, "b0")
 	macRA, macRB := epA.LinkAddress(), epB.LinkAddress()
 	fw := &allocForwarder{
 		out:   epB,

@@ -212,7 +212,7 @@ func testFrameAccounting(t *testing.T, frames, rxSize, txSize, checkEvery int) {
 	epA := newEndpoint(t, tp.r, o)
 	o.Interface = "rb"
 	epB := newEndpoint(t, tp.r, o)
-	macA, macB := hostMAC(t, tp.ha, "a0"), hostMAC(t, tp.hb, "b0")
+	macA, macB := tp.ha.MAC(t, "a0"), tp.hb.MAC(t, "b0")
 
 	extra := func() *stack.PacketBuffer {
 		pkt := s.Frames().Get()
@@ -312,20 +312,6 @@ func testFrameAccounting(t *testing.T, frames, rxSize, txSize, checkEvery int) {
 	if a := u.Accounting(); a.Free != a.NumFrames {
 		t.Errorf("after Close: %+v, want every frame free", a)
 	}
-}
-
-func hostMAC(t *testing.T, ns *netnstest.NS, ifname string) net.HardwareAddr {
-	var mac net.HardwareAddr
-	if err := ns.Do(func() error {
-		ifc, err := net.InterfaceByName(ifname)
-		if err == nil {
-			mac = ifc.HardwareAddr
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return mac
 }
 
 const helperEnv = "NEXTHOP_AFXDP_HELPER_IF"
