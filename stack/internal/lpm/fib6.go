@@ -43,7 +43,8 @@ import (
 // dependent nodes.
 //
 // Changes of a prefix recompute the buckets and bits it affects from the
-// trie (see affected6); a Txn with very many changes rebuilds the whole
+// trie (see affected6), and store each in a copy of its segment patched in
+// place (editSegment); a Txn with very many changes rebuilds the whole
 // index at Commit.
 
 const (
@@ -89,8 +90,9 @@ var (
 	emptyRadix6 = emptyRadix(emptyGroup6)
 )
 
-// A hash level is split into 4096 segments (64 directory nodes of 64) by
-// the top bits of a hash of the key (see hmap6.seg). A segment is two
+// A hash level is split into 4096 segments (256 directory nodes of 16) by
+// the top bits of a hash of the key (see hmap6.seg). Directory nodes are
+// small because a change copies the one it touches (768 bytes). A segment is two
 // slices of one allocation: tab, linear probing slots of two words (the
 // key with bit 63 set, or 0 for an empty slot; then the bucket inline, or
 // offset<<32 | length of the bucket in arena), at most 3/4 full so that
@@ -103,14 +105,26 @@ var (
 // octets lo and hi, then the uint16 values v and base: entries lo..hi are
 // v, the others base.
 type dir6 struct {
-	tab   [64][]uint64 // never empty
-	arena [64][]uint64
+	tab   [segsPerDir][]uint64 // never empty
+	arena [segsPerDir][]uint64
 	gen   uint64 // as in fib4: only the Txn of this generation may modify it
+}
+
+const (
+	dirBits    = 8 // a hash's top dirBits bits choose the directory node
+	segBits    = 4 // and its next segBits bits the segment in it
+	segsPerDir = 1 << segBits
+	numSegs    = 1 << (dirBits + segBits)
+)
+
+// segOf splits segment hash h into directory node and segment numbers.
+func segOf(h uint64) (di, si uint64) {
+	return h >> (64 - dirBits), h >> (64 - dirBits - segBits) & (segsPerDir - 1)
 }
 
 // hmap6 maps the keys of one level to their buckets.
 type hmap6 struct {
-	d [64]*dir6 // never nil
+	d [1 << dirBits]*dir6 // never nil
 	// shift: a key's segment is chosen by the hash of the key (without
 	// markB) shifted right by shift, so that the keys of levels B and C of
 	// one /32 share a segment (and the lookup of a /48 reads one segment).
@@ -119,6 +133,7 @@ type hmap6 struct {
 	// (building is true then).
 	pend     []slot6
 	building bool
+	gen      uint64 // as in dir6
 }
 
 // bucket6 is a bucket being stored: inline if inl != 0, else w.
@@ -158,39 +173,54 @@ type probe6 struct {
 
 // start begins the probe for key k, short of loading the first slot.
 func (m *hmap6) start(k uint64) probe6 {
-	h := m.seg(k)
-	d := m.d[h>>58]
-	si := h >> 52 & 63
-	tab := d.tab[si]
-	return probe6{tab: tab, arena: d.arena[si], want: k | 1<<63, i: int(hash6(k)>>20) & (len(tab)/2 - 1)}
+	tab, arena := m.segment(k)
+	return probe6{tab: tab, arena: arena, want: k | 1<<63, i: slotOf(k, tab)}
 }
 
 // finish returns the bucket the probe p finds (missInline if none), p.x0
 // being loaded.
 func (p *probe6) finish() (w []uint64, inl uint64) {
-	mask := len(p.tab)/2 - 1
-	i, x := p.i, p.x0
+	return findSlot(p.tab, p.arena, p.want, p.i, p.x0)
+}
+
+// findSlot returns the bucket of the key want (with bit 63 set) in the
+// segment tab, arena, probing from slot i, whose key word x is loaded
+// already; missInline if it is absent. The lookups call it with scalars,
+// not a probe6: building and copying that struct on the stack costs a
+// failed store-to-load forward per field on the hot path.
+func findSlot(tab, arena []uint64, want uint64, i int, x uint64) (w []uint64, inl uint64) {
+	mask := len(tab)/2 - 1
 	for {
-		if x == p.want {
-			y := p.tab[2*i+1]
+		if x == want {
+			y := tab[2*i+1]
 			if y&inlineFlag != 0 {
 				return nil, y
 			}
-			return p.arena[y>>32:], 0
+			return arena[y>>32:], 0
 		}
 		if x == 0 {
 			return nil, missInline
 		}
 		i = (i + 1) & mask
-		x = p.tab[2*i]
+		x = tab[2*i]
 	}
 }
 
+// segment returns the slots and arena of the segment of key k.
+func (m *hmap6) segment(k uint64) (tab, arena []uint64) {
+	di, si := segOf(m.seg(k))
+	d := m.d[di]
+	return d.tab[si], d.arena[si]
+}
+
+// slotOf returns the first slot to probe for key k in a segment of tab.
+func slotOf(k uint64, tab []uint64) int { return int(hash6(k)>>20) & (len(tab)/2 - 1) }
+
 // get returns the bucket of key k (missInline if absent).
 func (m *hmap6) get(k uint64) (w []uint64, inl uint64) {
-	p := m.start(k)
-	p.x0 = p.tab[2*p.i]
-	return p.finish()
+	tab, arena := m.segment(k)
+	i := slotOf(k, tab)
+	return findSlot(tab, arena, k|1<<63, i, tab[2*i])
 }
 
 // inlineEntry returns entry o of inline bucket x.
@@ -216,12 +246,19 @@ type slot6 struct {
 	b bucket6
 }
 
-// segWords returns the size in slots and the words of the segment of es.
-func segWords(es []slot6) (size, words int) {
-	size = 2
-	for size*3 < 4*len(es) {
+// segSize returns the number of slots of a segment of n keys: a power of
+// two, at most 3/4 full.
+func segSize(n int) int {
+	size := 2
+	for size*3 < 4*n {
 		size *= 2
 	}
+	return size
+}
+
+// segWords returns the size in slots and the words of the segment of es.
+func segWords(es []slot6) (size, words int) {
+	size = segSize(len(es))
 	words = 2 * size
 	for _, e := range es {
 		words += len(e.b.w)
@@ -229,32 +266,34 @@ func segWords(es []slot6) (size, words int) {
 	return size, words
 }
 
-// buildSeg6 lays out the segment of the keys es, in buf if it is not nil
-// (it must hold segWords words), else in a new allocation: the slots and
-// then the arena, so that they share pages.
+// place stores key k with bucket w or inl in the slots tab (of a segment
+// being laid out), appending w to arena.
+func place(tab, arena []uint64, k uint64, w []uint64, inl uint64) []uint64 {
+	mask := len(tab)/2 - 1
+	i := slotOf(k, tab)
+	for tab[2*i] != 0 {
+		i = (i + 1) & mask
+	}
+	tab[2*i] = k | 1<<63
+	if inl != 0 {
+		tab[2*i+1] = inl
+		return arena
+	}
+	tab[2*i+1] = uint64(len(arena))<<32 | uint64(len(w))
+	return append(arena, w...)
+}
+
+// buildSeg6 lays out the segment of the keys es in buf (it must hold
+// segWords words): the slots and then the arena, so that they share pages.
 func buildSeg6(es []slot6, buf []uint64) (tab, arena []uint64) {
 	if len(es) == 0 {
 		return emptyTab6, nil
 	}
 	size, words := segWords(es)
-	if buf == nil {
-		buf = make([]uint64, words)
-	}
 	tab = buf[: 2*size : 2*size]
 	arena = buf[2*size : 2*size : words]
-	mask := size - 1
 	for _, e := range es {
-		i := int(hash6(e.k)>>20) & mask
-		for tab[2*i] != 0 {
-			i = (i + 1) & mask
-		}
-		tab[2*i] = e.k | 1<<63
-		if e.b.inl != 0 {
-			tab[2*i+1] = e.b.inl
-		} else {
-			tab[2*i+1] = uint64(len(arena))<<32 | uint64(len(e.b.w))
-			arena = append(arena, e.b.w...)
-		}
+		arena = place(tab, arena, e.k, e.b.w, e.b.inl)
 	}
 	if len(arena) == 0 {
 		arena = nil
@@ -262,21 +301,145 @@ func buildSeg6(es []slot6, buf []uint64) (tab, arena []uint64) {
 	return tab, arena
 }
 
-// segEntries appends the keys of segment si of d, but key skip, to es.
-func segEntries(d *dir6, si uint64, skip uint64, es []slot6) []slot6 {
-	tab, arena := d.tab[si], d.arena[si]
-	for i := 0; i < len(tab); i += 2 {
-		if k := tab[i] &^ (1 << 63); tab[i] != 0 && k != skip {
-			y := tab[i+1]
-			if y&inlineFlag != 0 {
-				es = append(es, slot6{k, bucket6{inl: y}})
-				continue
+// editSegment returns a copy of segment tab, arena in which key k has
+// bucket b, or is absent if b is the missing bucket. A route change edits
+// one key of a segment of up to a few hundred: copying the segment and
+// patching it (a bucket that does not fit where the old one was goes at
+// the end of the arena; a deleted key's slot is refilled by backward
+// shifting) costs a memmove where laying it out anew rehashes every key.
+// ok is false when the slots would be too full or the arena too sparse:
+// the segment is then to be laid out anew.
+func editSegment(tab, arena []uint64, k uint64, b bucket6) (ntab, narena []uint64, ok bool) {
+	n, live, at := 0, 0, -1
+	for j := 0; j < len(tab); j += 2 {
+		switch {
+		case tab[j] == 0:
+		case tab[j] == k|1<<63:
+			at = j / 2
+		default:
+			n++
+			if y := tab[j+1]; y&inlineFlag == 0 {
+				live += int(y & (1<<32 - 1))
 			}
-			off, n := y>>32, y&(1<<32-1)
-			es = append(es, slot6{k, bucket6{w: arena[off : off+n : off+n]}})
 		}
 	}
-	return es
+	del := b.inl == missInline
+	if !del {
+		n++
+		live += len(b.w)
+	}
+	if n == 0 || segSize(n) > len(tab)/2 {
+		return nil, nil, false
+	}
+	var old uint64
+	if at >= 0 {
+		old = tab[2*at+1]
+	}
+	sameLen := at >= 0 && b.inl == 0 && old&inlineFlag == 0 && int(old&(1<<32-1)) == len(b.w)
+	extra := 0
+	if b.inl == 0 && !sameLen {
+		extra = len(b.w)
+	}
+	if tooSparse(len(arena)+extra, live) {
+		return nil, nil, false
+	}
+	buf := make([]uint64, len(tab)+len(arena)+extra)
+	ntab = buf[:len(tab):len(tab)]
+	narena = buf[len(tab) : len(tab)+len(arena) : len(buf)]
+	copy(ntab, tab)
+	copy(narena, arena)
+	switch {
+	case at < 0:
+		narena = place(ntab, narena, k, b.w, b.inl)
+	case del:
+		unplace(ntab, at)
+	case b.inl != 0:
+		ntab[2*at+1] = b.inl
+	case sameLen:
+		copy(narena[old>>32:], b.w)
+	default:
+		ntab[2*at+1] = uint64(len(narena))<<32 | uint64(len(b.w))
+		narena = append(narena, b.w...)
+	}
+	if len(narena) == 0 {
+		narena = nil
+	}
+	return ntab, narena, true
+}
+
+// unplace empties slot i of tab, moving later keys of its probe run back
+// so that every key stays reachable from its home slot (backward-shift
+// deletion for linear probing).
+func unplace(tab []uint64, i int) {
+	mask := len(tab)/2 - 1
+	for j := i; ; {
+		tab[2*i], tab[2*i+1] = 0, 0
+		for {
+			j = (j + 1) & mask
+			if tab[2*j] == 0 {
+				return
+			}
+			// The key at j may move to i if its home slot is not in
+			// (i, j] (cyclically).
+			home := slotOf(tab[2*j]&^(1<<63), tab)
+			if (j-home)&mask >= (j-i)&mask {
+				break
+			}
+		}
+		tab[2*i], tab[2*i+1] = tab[2*j], tab[2*j+1]
+		i = j
+	}
+}
+
+// tooSparse says whether an arena of n words of which live are in use has
+// too many dead words to keep.
+func tooSparse(n, live int) bool { return n > 2*live+64 }
+
+// resegment returns segment tab, arena laid out anew without key skip and
+// with key k and bucket b, unless b is the missing bucket. It reads the
+// old segment directly rather than through a []slot6, whose pointers cost
+// write barriers and garbage on every route change.
+func resegment(tab, arena []uint64, skip, k uint64, b bucket6) (ntab, narena []uint64) {
+	n, words := 0, 0
+	for i := 0; i < len(tab); i += 2 {
+		if tab[i] != 0 && tab[i]&^(1<<63) != skip {
+			n++
+			if y := tab[i+1]; y&inlineFlag == 0 {
+				words += int(y & (1<<32 - 1))
+			}
+		}
+	}
+	add := b.inl != missInline
+	if add {
+		n++
+		words += len(b.w)
+	}
+	if n == 0 {
+		return emptyTab6, nil
+	}
+	size := segSize(n)
+	buf := make([]uint64, 2*size+words)
+	ntab = buf[: 2*size : 2*size]
+	narena = buf[2*size : 2*size : len(buf)]
+	for i := 0; i < len(tab); i += 2 {
+		if tab[i] == 0 || tab[i]&^(1<<63) == skip {
+			continue
+		}
+		y := tab[i+1]
+		if y&inlineFlag != 0 {
+			narena = place(ntab, narena, tab[i]&^(1<<63), nil, y)
+			continue
+		}
+		off, ln := y>>32, y&(1<<32-1)
+		narena = place(ntab, narena, tab[i]&^(1<<63), arena[off:off+ln], 0)
+	}
+	if add {
+		narena = place(ntab, narena, k, b.w, b.inl)
+	}
+	if len(narena) == 0 {
+		narena = nil
+	}
+	return ntab, narena
 }
 
 // put makes b the bucket of key k (removing k if b is all zero), copying
@@ -289,32 +452,32 @@ func (m *hmap6) put(gen uint64, k uint64, b bucket6) {
 		}
 		return
 	}
-	if w, inl := m.get(k); zero && inl == missInline || b.inl != 0 && inl == b.inl ||
+	w, inl := m.get(k)
+	if zero && inl == missInline || b.inl != 0 && inl == b.inl ||
 		b.inl == 0 && len(w) == len(b.w) && len(w) > 0 && &w[0] == &b.w[0] {
 		return
 	}
-	h := m.seg(k)
-	d := m.d[h>>58]
+	di, si := segOf(m.seg(k))
+	d := m.d[di]
 	if d.gen != gen {
 		d2 := *d
 		d2.gen = gen
 		d = &d2
-		m.d[h>>58] = d
+		m.d[di] = d
 	}
-	si := h >> 52 & 63
-	es := segEntries(d, si, k, make([]slot6, 0, len(d.tab[si])/4+1))
-	if !zero {
-		es = append(es, slot6{k, b})
+	if tab, arena, ok := editSegment(d.tab[si], d.arena[si], k, b); ok {
+		d.tab[si], d.arena[si] = tab, arena
+		return
 	}
-	d.tab[si], d.arena[si] = buildSeg6(es, nil)
+	d.tab[si], d.arena[si] = resegment(d.tab[si], d.arena[si], k, k, b)
 }
 
 // flush lays out the buckets collected by a full build.
 func (m *hmap6) flush(gen uint64) {
-	segs := make([][]slot6, 4096)
+	segs := make([][]slot6, numSegs)
 	for _, e := range m.pend {
-		h := m.seg(e.k)
-		segs[h>>52] = append(segs[h>>52], e)
+		h := m.seg(e.k) >> (64 - dirBits - segBits)
+		segs[h] = append(segs[h], e)
 	}
 	m.pend, m.building = nil, false
 	// One allocation for all segments: packed, in as few pages as can be.
@@ -329,7 +492,7 @@ func (m *hmap6) flush(gen uint64) {
 	for di := range m.d {
 		d := &dir6{gen: gen}
 		for si := range d.tab {
-			es := segs[di<<6|si]
+			es := segs[di<<segBits|si]
 			var buf []uint64
 			if len(es) > 0 {
 				_, n := segWords(es)
@@ -345,8 +508,9 @@ func (m *hmap6) flush(gen uint64) {
 type fib6 struct {
 	// rad holds the level-A buckets and /32 bitmaps, by /16.
 	rad radixRoot[group6]
-	// hbc holds levels B and C, h56 level D.
-	hbc, h56 hmap6
+	// hbc holds levels B and C, h56 level D. They are pointers so that a
+	// Txn copies only the one it changes (4 KiB with its directory).
+	hbc, h56 *hmap6
 	// short6[a0] is the value index of the longest /0../8 covering a0.
 	short6 *[256]uint16
 	gen    uint64
@@ -484,14 +648,15 @@ func (t *Table[V]) Lookup6(a [16]byte) (v V, ok bool) {
 func (t *Table[V]) lookup6Hash(a *[16]byte, xA uint16) uint16 {
 	f := t.f6
 	hi := binary.BigEndian.Uint64(a[:8])
-	// Two probes of one segment: both first slots are loaded before any
-	// branch on them, so that their cache misses overlap.
-	pB := f.hbc.start(markB | hi>>32<<8)
-	pC := f.hbc.start(hi >> 24)
-	pB.x0 = pB.tab[2*pB.i]
-	pC.x0 = pC.tab[2*pC.i]
-	wB, iB := pB.finish()
-	wC, iC := pC.finish()
+	// Two probes of one segment (seg ignores markB and a /40's last octet):
+	// both first slots are loaded before any branch on them, so that their
+	// cache misses overlap.
+	kB, kC := markB|hi>>32<<8, hi>>24
+	tab, arena := f.hbc.segment(kC)
+	sB, sC := slotOf(kB, tab), slotOf(kC, tab)
+	xB, xC := tab[2*sB], tab[2*sC]
+	wB, iB := findSlot(tab, arena, kB|1<<63, sB, xB)
+	wC, iC := findSlot(tab, arena, kC|1<<63, sC, xC)
 	return t.pick6(a, xA, wB, iB, wC, iC)
 }
 
@@ -527,13 +692,13 @@ func (tx *Txn[V]) init6() {
 	f := tx.t.f6
 	switch {
 	case f == nil:
-		f = &fib6{rad: emptyRadix6, short6: zeroShort4, gen: tx.gen}
-		for _, m := range []*hmap6{&f.hbc, &f.h56} {
+		f = &fib6{rad: emptyRadix6, short6: zeroShort4, gen: tx.gen,
+			hbc: &hmap6{gen: tx.gen, shift: 8}, h56: &hmap6{gen: tx.gen}}
+		for _, m := range []*hmap6{f.hbc, f.h56} {
 			for i := range m.d {
 				m.d[i] = emptyDir6
 			}
 		}
-		f.hbc.shift = 8
 	case f.gen != tx.gen:
 		c := *f
 		c.gen = tx.gen
@@ -636,12 +801,24 @@ func (tx *Txn[V]) fill6(lv int, k uint64) {
 		}
 		tx.group6(a0, a1).b[a1&15] = w
 	case levB:
-		f.hbc.put(tx.gen, markB|k<<8, b)
+		tx.ownHmap(&f.hbc).put(tx.gen, markB|k<<8, b)
 	case levC:
-		f.hbc.put(tx.gen, k, b)
+		tx.ownHmap(&f.hbc).put(tx.gen, k, b)
 	case levD:
-		f.h56.put(tx.gen, k, b)
+		tx.ownHmap(&f.h56).put(tx.gen, k, b)
 	}
+}
+
+// ownHmap returns *pm, copied first if tx did not create it.
+func (tx *Txn[V]) ownHmap(pm **hmap6) *hmap6 {
+	m := *pm
+	if m.gen != tx.gen {
+		c := *m
+		c.gen = tx.gen
+		m = &c
+		*pm = m
+	}
+	return m
 }
 
 // encodeInline returns the run-length encoding of inline bucket x.
@@ -883,7 +1060,7 @@ func (tx *Txn[V]) buildIndex6() bool {
 	tx.t.f6, tx.t.off6 = nil, 0
 	tx.init6()
 	f := tx.t.f6
-	hs := []*hmap6{&f.hbc, &f.h56}
+	hs := []*hmap6{f.hbc, f.h56}
 	for _, m := range hs {
 		m.building = true
 	}

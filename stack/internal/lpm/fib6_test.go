@@ -3,6 +3,7 @@ package lpm
 import (
 	"encoding/binary"
 	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
@@ -155,7 +156,7 @@ func checkFib6(t *testing.T, tb *Table[int]) {
 	lB := &level{"B", 4, 25, false, wantKeys(32, 25), map[uint64]bool{}}
 	lC := &level{"C", 5, 41, true, wantKeys(40, 41), map[uint64]bool{}}
 	lD := &level{"D", 7, 57, true, wantKeys(56, 57), map[uint64]bool{}}
-	for _, m := range []*hmap6{&f.hbc, &f.h56} {
+	for _, m := range []*hmap6{f.hbc, f.h56} {
 		if m.pend != nil || m.building {
 			t.Fatal("a full build left pending buckets")
 		}
@@ -173,14 +174,14 @@ func checkFib6(t *testing.T, tb *Table[int]) {
 					}
 					n++
 					mk := tab[i] &^ (1 << 63)
-					if h := m.seg(mk); h>>58 != uint64(di) || h>>52&63 != uint64(si) {
+					if gd, gs := segOf(m.seg(mk)); gd != uint64(di) || gs != uint64(si) {
 						t.Fatalf("key %x in the wrong segment", mk)
 					}
 					c, k := lD, mk
 					switch {
-					case m == &f.hbc && mk&markB != 0:
+					case m == f.hbc && mk&markB != 0:
 						c, k = lB, (mk&^markB)>>8
-					case m == &f.hbc:
+					case m == f.hbc:
 						c = lC
 					}
 					var w []uint64
@@ -207,7 +208,7 @@ func checkFib6(t *testing.T, tb *Table[int]) {
 					binary.BigEndian.PutUint64(a[:8], k<<(64-8*c.k))
 					checkBucket6(t, tb, w, inl, a, c.k, c.lo, c.subs, val)
 				}
-				if n > 0 && 4*n > 3*size || n == 0 && size != 1 || used != len(arena) {
+				if n > 0 && 4*n > 3*size || n == 0 && size != 1 || used > len(arena) || tooSparse(len(arena), used) {
 					t.Fatalf("segment %d.%d: %d keys in %d slots, %d of %d arena words used", di, si, n, size, used, len(arena))
 				}
 			}
@@ -471,5 +472,69 @@ func TestInline6(t *testing.T) {
 		if *c.e == [256]uint16{} && x != missInline {
 			t.Fatalf("all-zero entries inline as %#x; want missInline", x)
 		}
+	}
+}
+
+// TestEditSegment checks the copy-and-patch path of a route change against
+// a map: random inserts, replacements and deletions (the backward shift
+// of unplace included) on one segment, every key findable after each, no
+// key findable after its deletion, and the old segment never modified.
+func TestEditSegment(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 9))
+	want := map[uint64]bucket6{}
+	tab, arena := emptyTab6, []uint64(nil)
+	bucketFor := func() bucket6 {
+		if r.IntN(2) == 0 {
+			return bucket6{inl: inlineFlag | r.Uint64N(1<<48)}
+		}
+		w := make([]uint64, 1+r.IntN(9))
+		for i := range w {
+			w[i] = r.Uint64()
+		}
+		return bucket6{w: w}
+	}
+	edits := 0
+	for op := range 20000 {
+		k := r.Uint64N(300) * 0x10001 // collide in the low bits, like /40s of one /32
+		b := bucketFor()
+		if r.IntN(3) == 0 {
+			b = bucket6{inl: missInline}
+		}
+		oldTab := slices.Clone(tab)
+		oldArena := slices.Clone(arena)
+		nt, na, ok := editSegment(tab, arena, k, b)
+		if ok {
+			edits++
+		} else {
+			nt, na = resegment(tab, arena, k, k, b)
+		}
+		if !slices.Equal(tab, oldTab) || !slices.Equal(arena, oldArena) {
+			t.Fatalf("op %d: the old segment was modified", op)
+		}
+		tab, arena = nt, na
+		if b.inl == missInline {
+			delete(want, k)
+		} else {
+			want[k] = b
+		}
+		for wk, wb := range want {
+			i := slotOf(wk, tab)
+			w, inl := findSlot(tab, arena, wk|1<<63, i, tab[2*i])
+			if inl != wb.inl || wb.inl == 0 && !slices.Equal(w[:len(wb.w)], wb.w) {
+				t.Fatalf("op %d: key %x: got bucket %x/%x, want %x/%x", op, wk, w, inl, wb.w, wb.inl)
+			}
+		}
+		if b.inl == missInline {
+			i := slotOf(k, tab)
+			if _, inl := findSlot(tab, arena, k|1<<63, i, tab[2*i]); inl != missInline {
+				t.Fatalf("op %d: deleted key %x still found", op, k)
+			}
+		}
+		if n := len(want); n > 0 && 4*n > 3*len(tab)/2 {
+			t.Fatalf("op %d: %d keys in %d slots", op, n, len(tab)/2)
+		}
+	}
+	if edits < 10000 {
+		t.Errorf("only %d of 20000 changes took the copy-and-patch path", edits)
 	}
 }
