@@ -35,14 +35,14 @@ func (t *Table[V]) lookup4Chunk(dst [][4]byte, out []V) {
 	}
 	// The buckets first, then their entries, then the values: the loads of
 	// each step are independent across addresses.
-	var bk [batchChunk][]uint64
+	var bk [batchChunk]*uint64
 	var x [batchChunk]uint16
 	f := t.f4
 	for i, a := range dst {
-		bk[i] = f.bucket(a[0], a[1])
+		bk[i] = f.m[a[0]>>4].c[a[0]&15].g[a[1]>>4].b[a[1]&15]
 	}
 	for i, a := range dst {
-		x[i] = f.entry(bk[i], a)
+		x[i] = entryAt(bk[i], a)
 	}
 	for i, a := range dst {
 		out[i] = t.vals[f.short(x[i], a[0])]
@@ -114,7 +114,9 @@ func (t *Table[V]) lookup6ChunkIndex(dst [][16]byte, out []V) {
 			if hit[i] != 0 {
 				wB, iB := pB[i].finish()
 				wC, iC := pC[i].finish()
-				x[i] = t.pick6(&dst[i], x[i], wB, iB, wC, iC)
+				if y := t.pick6(&dst[i], wB, iB, wC, iC); y != 0 {
+					x[i] = y
+				}
 			}
 		}
 	}

@@ -628,9 +628,13 @@ func (t *Table[V]) Lookup6(a [16]byte) (v V, ok bool) {
 	g := f.rad[a[0]>>4].c[a[0]&15].g[a[1]>>4]
 	k := uint(a[2])<<8 | uint(a[3])
 	bit := g.bm[a[1]&15].w[k>>6] >> (k & 63) & 1
-	x := runEntry(g.b[a[1]&15], a[2])
+	var x uint16
 	if bit != 0 {
-		x = t.lookup6Hash(&a, x)
+		x = t.lookup6Hash(&a)
+	}
+	if x == 0 {
+		// Level A is read only when the deeper levels have no answer.
+		x = runEntry(g.b[a[1]&15], a[2])
 	}
 	s := f.short6[a[0]]
 	if x == 0 {
@@ -643,9 +647,9 @@ func (t *Table[V]) Lookup6(a [16]byte) (v V, ok bool) {
 }
 
 // lookup6Hash returns the value index for a, whose /32 holds prefixes /25+,
-// given the level-A entry xA: from levels B and C (and D); deepFlag if the
-// trie must answer.
-func (t *Table[V]) lookup6Hash(a *[16]byte, xA uint16) uint16 {
+// from levels B and C (and D); 0 if they have none, deepFlag if the trie
+// must answer.
+func (t *Table[V]) lookup6Hash(a *[16]byte) uint16 {
 	f := t.f6
 	hi := binary.BigEndian.Uint64(a[:8])
 	// Two probes of one segment (seg ignores markB and a /40's last octet):
@@ -657,33 +661,27 @@ func (t *Table[V]) lookup6Hash(a *[16]byte, xA uint16) uint16 {
 	xB, xC := tab[2*sB], tab[2*sC]
 	wB, iB := findSlot(tab, arena, kB|1<<63, sB, xB)
 	wC, iC := findSlot(tab, arena, kC|1<<63, sC, xC)
-	return t.pick6(a, xA, wB, iB, wC, iC)
+	return t.pick6(a, wB, iB, wC, iC)
 }
 
 // pick6 is lookup6Hash given the buckets of levels B and C.
-func (t *Table[V]) pick6(a *[16]byte, xA uint16, wB []uint64, iB uint64, wC []uint64, iC uint64) uint16 {
-	f := t.f6
+func (t *Table[V]) pick6(a *[16]byte, wB []uint64, iB uint64, wC []uint64, iC uint64) uint16 {
 	xC := entry6(wC, iC, a[5], a[6])
-	xB := entry6(wB, iB, a[4], 0)
 	if xC&deepFlag != 0 {
-		wD, iD := f.h56.get(binary.BigEndian.Uint64(a[:8]) >> 8)
+		wD, iD := t.f6.h56.get(binary.BigEndian.Uint64(a[:8]) >> 8)
 		xD := entry6(wD, iD, a[7], a[8])
 		if xD&deepFlag != 0 {
-			return deepFlag
+			return deepFlag // the trie answers
 		}
 		if xD != 0 {
 			return xD
 		}
 		xC &^= deepFlag
 	}
-	x := xC
-	if x == 0 {
-		x = xB
+	if xC != 0 {
+		return xC
 	}
-	if x == 0 {
-		x = xA
-	}
-	return x
+	return entry6(wB, iB, a[4], 0)
 }
 
 // init6 makes the index of tx.t usable and owned by tx.

@@ -93,14 +93,15 @@ func (t *Table[V]) Lookup4(a [4]byte) (v V, ok bool) {
 	// compiler's budget. Every load depends on the previous one, and there
 	// is no data-dependent branch but the rare sub-page test, so that
 	// consecutive lookups' cache misses overlap.
-	w := f.m[a[0]>>4].c[a[0]&15].g[a[1]>>4].b[a[1]&15]
+	p := f.m[a[0]>>4].c[a[0]&15].g[a[1]>>4].b[a[1]&15]
 	o := a[2]
 	k := o >> 6
-	h := w[4]
-	r := int(uint8(h>>(8*k))) + bits.OnesCount64(w[k&3]&(2<<(o&63)-1)) - 1
-	x := uint16(w[bucketHdr+r>>2] >> (16 * (r & 3)))
+	h := bucketAt(p, 4)
+	r := int(uint8(h>>(8*k))) + bits.OnesCount64(bucketAt(p, int(k))&(2<<(o&63)-1)) - 1
+	x := uint16(bucketAt(p, bucketHdr+r>>2) >> (16 * (r & 3)))
 	if x&subFlag != 0 {
-		x = subEntry(w, x, a[3])
+		i := bucketHdr + int(uint16(h>>32)) + 64*int(x&^subFlag) + int(a[3]>>2)
+		x = uint16(bucketAt(p, i) >> (16 * (a[3] & 3)))
 	}
 	s := f.short4[a[0]]
 	if x == 0 {
