@@ -32,15 +32,15 @@ import (
 // set means longer prefixes exist below it: the lookup then reads D (walks
 // the trie), which is rare: real and synthetic tables are mostly /32../48.
 //
-// Levels B and C share one hash table, D has its own; each is split into
-// 4096 segments (hmap6) and the keys of B and C under one /32 fall in the
-// same segment. Slots hold the buckets of one run of a value in a sea of
+// Levels B and C share one hash table, D has its own; each is split by a
+// hash of the key into 16384 segments (hmap6) of a dozen keys, so that a
+// change copies little. Slots hold the buckets of one run of a value in a sea of
 // another (most /40s hold one /44 or /48, most /32s one /32 or a few
 // /36../40) inline; the other buckets follow the slots in the segment's
-// memory. A lookup of a /48 thus costs a bitmap word (warm) and one
-// segment's slot lines (and, for larger buckets, a line after them): one
-// or two likely cache and TLB misses instead of a chain of up to 16
-// dependent nodes.
+// memory. A lookup of a /48 thus costs a bitmap word (warm) and the slot
+// lines of two segments, read side by side (and, for larger buckets, a line
+// after them): one or two likely cache and TLB misses instead of a chain of
+// up to 16 dependent nodes.
 //
 // Changes of a prefix recompute the buckets and bits it affects from the
 // trie (see affected6), and store each in a copy of its segment patched in
@@ -90,16 +90,17 @@ var (
 	emptyRadix6 = emptyRadix(emptyGroup6)
 )
 
-// A hash level is split into 4096 segments (256 directory nodes of 16) by
+// A hash level is split into 16384 segments (1024 directory nodes of 16) by
 // the top bits of a hash of the key (see hmap6.seg). Directory nodes are
 // small because a change copies the one it touches (768 bytes). A segment is two
 // slices of one allocation: tab, linear probing slots of two words (the
 // key with bit 63 set, or 0 for an empty slot; then the bucket inline, or
 // offset<<32 | length of the bucket in arena), at most 3/4 full so that
 // probes always end (misses are rare: the bitmap filters them); and arena,
-// the segment's other buckets end to end. A change builds the segment anew
-// (a few dozen keys, some KiB), which is also what keeps old snapshots
-// unchanged; a full build packs all segments into one allocation.
+// the segment's other buckets end to end. A change copies the segment (a
+// dozen keys, some hundred bytes) and the directory nodes above it, which is
+// also what keeps old snapshots unchanged; a full build packs all segments
+// into one allocation.
 //
 // An inline bucket is a word with inlineFlag set and, from bit 0, the
 // octets lo and hi, then the uint16 values v and base: entries lo..hi are
@@ -110,30 +111,61 @@ type dir6 struct {
 	gen   uint64 // as in fib4: only the Txn of this generation may modify it
 }
 
+// The directory is two levels of small nodes, so that a change copies
+// about 1.4 KiB of them: the top bits of a hash choose a dirMid6 in the
+// hmap6, the next a dir6 in it (the two make the directory node number
+// di), the next a segment in that.
 const (
-	dirBits    = 8 // a hash's top dirBits bits choose the directory node
-	segBits    = 4 // and its next segBits bits the segment in it
+	topBits    = 6
+	midBits    = 4
+	dirBits    = topBits + midBits
+	segBits    = 4
 	segsPerDir = 1 << segBits
+	numDirs    = 1 << dirBits
 	numSegs    = 1 << (dirBits + segBits)
 )
+
+// dirMid6 holds 16 directory nodes.
+type dirMid6 struct {
+	d   [1 << midBits]*dir6 // never nil
+	gen uint64
+}
 
 // segOf splits segment hash h into directory node and segment numbers.
 func segOf(h uint64) (di, si uint64) {
 	return h >> (64 - dirBits), h >> (64 - dirBits - segBits) & (segsPerDir - 1)
 }
 
+// dir returns directory node di.
+func (m *hmap6) dir(di uint64) *dir6 { return m.d[di>>midBits].d[di&(1<<midBits-1)] }
+
+// ownDir returns directory node di, owned by gen: copied, and its dirMid6
+// with it, if gen did not create it.
+func (m *hmap6) ownDir(gen, di uint64) *dir6 {
+	mid := m.d[di>>midBits]
+	if mid.gen != gen {
+		c := *mid
+		c.gen = gen
+		mid = &c
+		m.d[di>>midBits] = mid
+	}
+	d := mid.d[di&(1<<midBits-1)]
+	if d.gen != gen {
+		c := *d
+		c.gen = gen
+		d = &c
+		mid.d[di&(1<<midBits-1)] = d
+	}
+	return d
+}
+
 // hmap6 maps the keys of one level to their buckets.
 type hmap6 struct {
-	d [1 << dirBits]*dir6 // never nil
-	// shift: a key's segment is chosen by the hash of the key (without
-	// markB) shifted right by shift, so that the keys of levels B and C of
-	// one /32 share a segment (and the lookup of a /48 reads one segment).
-	shift uint
+	d [1 << topBits]*dirMid6 // never nil
 	// pend, during a full build, collects the buckets to lay out at the end
 	// (building is true then).
 	pend     []slot6
 	building bool
-	gen      uint64 // as in dir6
 }
 
 // bucket6 is a bucket being stored: inline if inl != 0, else w.
@@ -151,6 +183,13 @@ var (
 		}
 		return d
 	}()
+	emptyMid6 = func() *dirMid6 {
+		m := &dirMid6{}
+		for i := range m.d {
+			m.d[i] = emptyDir6
+		}
+		return m
+	}()
 )
 
 func hash6(k uint64) uint64 { return k * 0x9e3779b97f4a7c15 }
@@ -160,7 +199,7 @@ func hash6(k uint64) uint64 { return k * 0x9e3779b97f4a7c15 }
 const markB = 1 << 56
 
 // seg returns the hash that chooses the segment of key k.
-func (m *hmap6) seg(k uint64) uint64 { return hash6((k &^ markB) >> m.shift) }
+func (m *hmap6) seg(k uint64) uint64 { return hash6(k &^ markB) }
 
 // probe6 is a probe of a hash level in progress.
 type probe6 struct {
@@ -209,7 +248,7 @@ func findSlot(tab, arena []uint64, want uint64, i int, x uint64) (w []uint64, in
 // segment returns the slots and arena of the segment of key k.
 func (m *hmap6) segment(k uint64) (tab, arena []uint64) {
 	di, si := segOf(m.seg(k))
-	d := m.d[di]
+	d := m.dir(di)
 	return d.tab[si], d.arena[si]
 }
 
@@ -458,13 +497,7 @@ func (m *hmap6) put(gen uint64, k uint64, b bucket6) {
 		return
 	}
 	di, si := segOf(m.seg(k))
-	d := m.d[di]
-	if d.gen != gen {
-		d2 := *d
-		d2.gen = gen
-		d = &d2
-		m.d[di] = d
-	}
+	d := m.ownDir(gen, di)
 	if tab, arena, ok := editSegment(d.tab[si], d.arena[si], k, b); ok {
 		d.tab[si], d.arena[si] = tab, arena
 		return
@@ -489,10 +522,13 @@ func (m *hmap6) flush(gen uint64) {
 		}
 	}
 	slab := make([]uint64, total)
-	for di := range m.d {
+	for i := range m.d {
+		m.d[i] = &dirMid6{gen: gen}
+	}
+	for di := range uint64(numDirs) {
 		d := &dir6{gen: gen}
 		for si := range d.tab {
-			es := segs[di<<segBits|si]
+			es := segs[di<<segBits|uint64(si)]
 			var buf []uint64
 			if len(es) > 0 {
 				_, n := segWords(es)
@@ -500,7 +536,7 @@ func (m *hmap6) flush(gen uint64) {
 			}
 			d.tab[si], d.arena[si] = buildSeg6(es, buf)
 		}
-		m.d[di] = d
+		m.d[di>>midBits].d[di&(1<<midBits-1)] = d
 	}
 }
 
@@ -508,9 +544,9 @@ func (m *hmap6) flush(gen uint64) {
 type fib6 struct {
 	// rad holds the level-A buckets and /32 bitmaps, by /16.
 	rad radixRoot[group6]
-	// hbc holds levels B and C, h56 level D. They are pointers so that a
-	// Txn copies only the one it changes (4 KiB with its directory).
-	hbc, h56 *hmap6
+	// hbc holds levels B and C, h56 level D (the top of their directories:
+	// 1 KiB that a Txn copies with the fib6).
+	hbc, h56 hmap6
 	// short6[a0] is the value index of the longest /0../8 covering a0.
 	short6 *[256]uint16
 	gen    uint64
@@ -652,15 +688,15 @@ func (t *Table[V]) Lookup6(a [16]byte) (v V, ok bool) {
 func (t *Table[V]) lookup6Hash(a *[16]byte) uint16 {
 	f := t.f6
 	hi := binary.BigEndian.Uint64(a[:8])
-	// Two probes of one segment (seg ignores markB and a /40's last octet):
-	// both first slots are loaded before any branch on them, so that their
-	// cache misses overlap.
+	// Two probes: both first slots are loaded before any branch on them,
+	// so that their cache misses overlap.
 	kB, kC := markB|hi>>32<<8, hi>>24
-	tab, arena := f.hbc.segment(kC)
-	sB, sC := slotOf(kB, tab), slotOf(kC, tab)
-	xB, xC := tab[2*sB], tab[2*sC]
-	wB, iB := findSlot(tab, arena, kB|1<<63, sB, xB)
-	wC, iC := findSlot(tab, arena, kC|1<<63, sC, xC)
+	tabB, arenaB := f.hbc.segment(kB)
+	tabC, arenaC := f.hbc.segment(kC)
+	sB, sC := slotOf(kB, tabB), slotOf(kC, tabC)
+	xB, xC := tabB[2*sB], tabC[2*sC]
+	wB, iB := findSlot(tabB, arenaB, kB|1<<63, sB, xB)
+	wC, iC := findSlot(tabC, arenaC, kC|1<<63, sC, xC)
 	return t.pick6(a, wB, iB, wC, iC)
 }
 
@@ -690,11 +726,10 @@ func (tx *Txn[V]) init6() {
 	f := tx.t.f6
 	switch {
 	case f == nil:
-		f = &fib6{rad: emptyRadix6, short6: zeroShort4, gen: tx.gen,
-			hbc: &hmap6{gen: tx.gen, shift: 8}, h56: &hmap6{gen: tx.gen}}
-		for _, m := range []*hmap6{f.hbc, f.h56} {
+		f = &fib6{rad: emptyRadix6, short6: zeroShort4, gen: tx.gen}
+		for _, m := range []*hmap6{&f.hbc, &f.h56} {
 			for i := range m.d {
-				m.d[i] = emptyDir6
+				m.d[i] = emptyMid6
 			}
 		}
 	case f.gen != tx.gen:
@@ -799,24 +834,12 @@ func (tx *Txn[V]) fill6(lv int, k uint64) {
 		}
 		tx.group6(a0, a1).b[a1&15] = w
 	case levB:
-		tx.ownHmap(&f.hbc).put(tx.gen, markB|k<<8, b)
+		f.hbc.put(tx.gen, markB|k<<8, b)
 	case levC:
-		tx.ownHmap(&f.hbc).put(tx.gen, k, b)
+		f.hbc.put(tx.gen, k, b)
 	case levD:
-		tx.ownHmap(&f.h56).put(tx.gen, k, b)
+		f.h56.put(tx.gen, k, b)
 	}
-}
-
-// ownHmap returns *pm, copied first if tx did not create it.
-func (tx *Txn[V]) ownHmap(pm **hmap6) *hmap6 {
-	m := *pm
-	if m.gen != tx.gen {
-		c := *m
-		c.gen = tx.gen
-		m = &c
-		*pm = m
-	}
-	return m
 }
 
 // encodeInline returns the run-length encoding of inline bucket x.
@@ -1058,7 +1081,7 @@ func (tx *Txn[V]) buildIndex6() bool {
 	tx.t.f6, tx.t.off6 = nil, 0
 	tx.init6()
 	f := tx.t.f6
-	hs := []*hmap6{f.hbc, f.h56}
+	hs := []*hmap6{&f.hbc, &f.h56}
 	for _, m := range hs {
 		m.building = true
 	}

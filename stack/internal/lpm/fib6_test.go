@@ -156,11 +156,12 @@ func checkFib6(t *testing.T, tb *Table[int]) {
 	lB := &level{"B", 4, 25, false, wantKeys(32, 25), map[uint64]bool{}}
 	lC := &level{"C", 5, 41, true, wantKeys(40, 41), map[uint64]bool{}}
 	lD := &level{"D", 7, 57, true, wantKeys(56, 57), map[uint64]bool{}}
-	for _, m := range []*hmap6{f.hbc, f.h56} {
+	for _, m := range []*hmap6{&f.hbc, &f.h56} {
 		if m.pend != nil || m.building {
 			t.Fatal("a full build left pending buckets")
 		}
-		for di, d := range m.d {
+		for di := range uint64(numDirs) {
+			d := m.dir(di)
 			for si, tab := range d.tab {
 				arena := d.arena[si]
 				size := len(tab) / 2
@@ -179,9 +180,9 @@ func checkFib6(t *testing.T, tb *Table[int]) {
 					}
 					c, k := lD, mk
 					switch {
-					case m == f.hbc && mk&markB != 0:
+					case m == &f.hbc && mk&markB != 0:
 						c, k = lB, (mk&^markB)>>8
-					case m == f.hbc:
+					case m == &f.hbc:
 						c = lC
 					}
 					var w []uint64
