@@ -370,6 +370,7 @@ func (t *RouteTable) Apply(changes []RouteChange) error {
 	for i := range changes {
 		if err := b.apply(&changes[i]); err != nil {
 			b.abort()
+			b.tx.Abort()
 			return err
 		}
 	}

@@ -731,3 +731,35 @@ func TestValueOverflow(t *testing.T) {
 	}
 	check(t, tb, ref, g, 500)
 }
+
+// TestAbortReleasesValues checks that an aborted Txn gives its value
+// table back: the next Txn from the same Table takes it over rather than
+// copying it, and the aborted changes are not visible.
+func TestAbortReleasesValues(t *testing.T) {
+	for _, is4 := range []bool{true, false} {
+		g := newGen(21, is4)
+		tx := (*Table[int])(nil).Txn()
+		for i := range 100 {
+			tx.Insert(g.prefix(), i+1)
+		}
+		base := tx.Commit()
+		vt := base.vt
+
+		failed := base.Txn()
+		p := g.prefix()
+		failed.Insert(p, 1000) // a new value: takes the value table
+		if failed.vt != vt {
+			t.Fatalf("is4=%v: the first Txn did not take the base's value table", is4)
+		}
+		failed.Abort()
+
+		next := base.Txn()
+		next.Insert(g.prefix(), 2000)
+		if next.vt != vt {
+			t.Errorf("is4=%v: after Abort the next Txn copied the value table instead of taking it over", is4)
+		}
+		if v, ok := next.Commit().Get(p); ok {
+			t.Errorf("is4=%v: the aborted change is visible: %v = %d", is4, p, v)
+		}
+	}
+}

@@ -17,8 +17,10 @@ type Txn[V comparable] struct {
 	t       Table[V]
 	gen     uint64     // generation of the nodes and index chunks it may modify
 	touched []*node[V] // nodes created by this generation, trimmed on Commit
-	// vt is the value table tx owns (vals.go), nil until it needs one.
-	vt *valTab[V]
+	// vt is the value table tx owns (vals.go), nil until it needs one;
+	// vals[:valsBase] were there when tx took it.
+	vt       *valTab[V]
+	valsBase int
 	// changes4 counts the IPv4 changes since the last Commit; rebuild4
 	// says the IPv4 index is to be rebuilt at Commit (fib4.go).
 	changes4 int
@@ -54,6 +56,25 @@ func (tx *Txn[V]) Get(p netip.Prefix) (V, bool) { return tx.t.Get(p) }
 // LookupPrefix is Table.LookupPrefix including pending changes.
 func (tx *Txn[V]) LookupPrefix(a netip.Addr) (netip.Prefix, V, bool) {
 	return tx.t.LookupPrefix(a)
+}
+
+// Abort ends a Txn whose changes are not wanted: it gives back the value
+// table it took from its base, so the next Txn from that Table takes it
+// over instead of copying it (up to 32,768 values). The Txn must not be
+// used afterwards.
+func (tx *Txn[V]) Abort() {
+	if vt := tx.vt; vt != nil {
+		// The values tx added are referred to by nothing but its own
+		// discarded changes.
+		for _, v := range vt.vals[tx.valsBase:] {
+			delete(vt.idx, v)
+		}
+		clear(vt.vals[tx.valsBase:])
+		vt.vals, vt.uni = vt.vals[:tx.valsBase], vt.uni[:tx.valsBase]
+	}
+	tx.releaseVals()
+	clear(tx.touched)
+	tx.touched = nil
 }
 
 // Commit returns the table with all changes so far. The Txn stays usable for

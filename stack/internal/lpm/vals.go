@@ -50,7 +50,7 @@ func (tx *Txn[V]) ownVals() *valTab[V] {
 		}
 		vt.mu.Unlock()
 		if free {
-			tx.vt = vt
+			tx.vt, tx.valsBase = vt, len(vt.vals)
 			return vt
 		}
 	}
@@ -63,6 +63,7 @@ func (tx *Txn[V]) ownVals() *valTab[V] {
 		vt.idx[vt.vals[i]] = uint16(i)
 	}
 	tx.vt, tx.t.vt, tx.t.vals = vt, vt, vt.vals
+	tx.valsBase = n
 	return vt
 }
 
@@ -73,6 +74,7 @@ func (tx *Txn[V]) freshVals() {
 	vt.vals = make([]V, 1, 64)
 	vt.uni = make([][]uint64, 1, 64)
 	tx.vt, tx.t.vt, tx.t.vals = vt, vt, vt.vals
+	tx.valsBase = 1
 }
 
 // releaseVals gives up ownership of tx's value table.
