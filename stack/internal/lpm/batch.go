@@ -39,7 +39,7 @@ func (t *Table[V]) lookup4Chunk(dst [][4]byte, out []V) {
 	var x [batchChunk]uint16
 	f := t.f4
 	for i, a := range dst {
-		bk[i] = f.m[a[0]>>4].c[a[0]&15].g[a[1]>>4].b[a[1]&15]
+		bk[i] = f.bucketPtr(a[0], a[1])
 	}
 	for i, a := range dst {
 		x[i] = entryAt(bk[i], a)

@@ -1,9 +1,6 @@
 package lpm
 
-import (
-	"math/bits"
-	"unsafe"
-)
+import "math/bits"
 
 // The IPv4 lookup does not walk the trie. A Table also keeps a compiled
 // index derived from it (Poptrie-like: direct pointing on the first 16 bits,
@@ -357,31 +354,17 @@ type fib4 struct {
 }
 
 // bucket returns the bucket of /16 a0.a1.
-func (f *fib4) bucket(a0, a1 uint8) []uint64 {
-	return bucketSlice(f.m[a0>>4].c[a0&15].g[a1>>4].b[a1&15])
-}
+func (f *fib4) bucket(a0, a1 uint8) []uint64 { return bucketSlice(f.bucketPtr(a0, a1)) }
 
-// bucketSlice returns the bucket whose first word is at p: its length is
-// in its header.
-func bucketSlice(p *uint64) []uint64 {
-	h := bucketAt(p, 4)
-	return unsafe.Slice(p, bucketHdr+int(uint16(h>>32))+64*int(h>>48))
-}
-
-// bucketAt returns word i of the bucket whose first word is at p. i must
-// be inside the bucket, as the encoding guarantees for the indexes a
-// lookup computes from the header: this is the lookup's only memory access
-// the compiler cannot bounds-check, and the tests compare every lookup
-// path with the trie.
-func bucketAt(p *uint64, i int) uint64 {
-	return *(*uint64)(unsafe.Add(unsafe.Pointer(p), uintptr(i)*8))
-}
+// bucketPtr returns the address of the first word of the bucket of /16
+// a0.a1.
+func (f *fib4) bucketPtr(a0, a1 uint8) *uint64 { return f.m[a0>>4].c[a0&15].g[a1>>4].b[a1&15] }
 
 // entry returns entry a[2] of bucket w, or of its sub-page for a[3].
 func (f *fib4) entry(w []uint64, a [4]byte) uint16 { return entryAt(&w[0], a) }
 
 // entryAt is entry for the bucket whose first word is at p. (Lookup4 has
-// it inlined by hand.)
+// it inlined by hand.) Its reads are in bounds: see bucketAt.
 func entryAt(p *uint64, a [4]byte) uint16 {
 	o := a[2]
 	k := o >> 6
@@ -507,7 +490,7 @@ func (tx *Txn[V]) group4(a0, a1 uint8) *group4 {
 
 // setBucket4 makes b the bucket of /16 a0.a1.
 func (tx *Txn[V]) setBucket4(a0, a1 uint8, b []uint64) {
-	if tx.t.f4.m[a0>>4].c[a0&15].g[a1>>4].b[a1&15] == &b[0] {
+	if tx.t.f4.bucketPtr(a0, a1) == &b[0] {
 		return
 	}
 	tx.group4(a0, a1).b[a1&15] = &b[0]

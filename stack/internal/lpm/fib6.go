@@ -23,10 +23,11 @@ import (
 //
 // Beside its level-A bucket, a /16 has a bitmap of its 65536 /32s: bit K is
 // set if some prefix of /25 or longer covers or lies in /32 K. A lookup
-// reads the radix (hot: a few dozen /16s are in use on the Internet), the
-// bitmap word and the level-A entry; only if the bit is set (the address
-// is in a /32 that holds routes: rare for a random address) does it read
-// levels B and C, side by side so that their cache misses overlap. A key
+// reads the radix (hot: a few dozen /16s are in use on the Internet) and
+// the bitmap word; only if the bit is set (the address is in a /32 that
+// holds routes: rare for a random address) does it read levels B and C,
+// side by side so that their cache misses overlap; and the level-A entry
+// only if they have no answer. A key
 // of B or C is present only if some prefix of its lengths (or, for C,
 // longer) lies in it or covers it. A sub-page entry of C (D) with deepFlag
 // set means longer prefixes exist below it: the lookup then reads D (walks
@@ -112,7 +113,7 @@ type dir6 struct {
 }
 
 // The directory is two levels of small nodes, so that a change copies
-// about 1.4 KiB of them: the top bits of a hash choose a dirMid6 in the
+// under 1 KiB of them: the top bits of a hash choose a dirMid6 in the
 // hmap6, the next a dir6 in it (the two make the directory node number
 // di), the next a segment in that.
 const (
@@ -199,7 +200,7 @@ func hash6(k uint64) uint64 { return k * 0x9e3779b97f4a7c15 }
 const markB = 1 << 56
 
 // seg returns the hash that chooses the segment of key k.
-func (m *hmap6) seg(k uint64) uint64 { return hash6(k &^ markB) }
+func (m *hmap6) seg(k uint64) uint64 { return hash6(k) }
 
 // probe6 is a probe of a hash level in progress.
 type probe6 struct {
@@ -224,9 +225,10 @@ func (p *probe6) finish() (w []uint64, inl uint64) {
 
 // findSlot returns the bucket of the key want (with bit 63 set) in the
 // segment tab, arena, probing from slot i, whose key word x is loaded
-// already; missInline if it is absent. The lookups call it with scalars,
-// not a probe6: building and copying that struct on the stack costs a
-// failed store-to-load forward per field on the hot path.
+// already; missInline if it is absent. Lookup6 calls it with scalars, not
+// a probe6: building and copying that struct on the stack cost a failed
+// store-to-load forward per field on the hot path. (The batch lookup keeps
+// probe6s in arrays, which it builds in place.)
 func findSlot(tab, arena []uint64, want uint64, i int, x uint64) (w []uint64, inl uint64) {
 	mask := len(tab)/2 - 1
 	for {
@@ -342,12 +344,13 @@ func buildSeg6(es []slot6, buf []uint64) (tab, arena []uint64) {
 
 // editSegment returns a copy of segment tab, arena in which key k has
 // bucket b, or is absent if b is the missing bucket. A route change edits
-// one key of a segment of up to a few hundred: copying the segment and
+// one key of a segment of a dozen or so: copying the segment and
 // patching it (a bucket that does not fit where the old one was goes at
 // the end of the arena; a deleted key's slot is refilled by backward
 // shifting) costs a memmove where laying it out anew rehashes every key.
-// ok is false when the slots would be too full or the arena too sparse:
-// the segment is then to be laid out anew.
+// ok is false when the slots would be too full, or four times more than
+// the keys need, or the arena too sparse: the segment is then to be laid
+// out anew.
 func editSegment(tab, arena []uint64, k uint64, b bucket6) (ntab, narena []uint64, ok bool) {
 	n, live, at := 0, 0, -1
 	for j := 0; j < len(tab); j += 2 {
@@ -363,11 +366,14 @@ func editSegment(tab, arena []uint64, k uint64, b bucket6) (ntab, narena []uint6
 		}
 	}
 	del := b.inl == missInline
+	if del && at < 0 {
+		return tab, arena, true // nothing to delete
+	}
 	if !del {
 		n++
 		live += len(b.w)
 	}
-	if n == 0 || segSize(n) > len(tab)/2 {
+	if size := len(tab) / 2; n == 0 || segSize(n) > size || 4*segSize(n) < size {
 		return nil, nil, false
 	}
 	var old uint64
@@ -434,14 +440,14 @@ func unplace(tab []uint64, i int) {
 // too many dead words to keep.
 func tooSparse(n, live int) bool { return n > 2*live+64 }
 
-// resegment returns segment tab, arena laid out anew without key skip and
-// with key k and bucket b, unless b is the missing bucket. It reads the
+// resegment returns segment tab, arena laid out anew with key k's bucket
+// b, or without k if b is the missing bucket. It reads the
 // old segment directly rather than through a []slot6, whose pointers cost
 // write barriers and garbage on every route change.
-func resegment(tab, arena []uint64, skip, k uint64, b bucket6) (ntab, narena []uint64) {
+func resegment(tab, arena []uint64, k uint64, b bucket6) (ntab, narena []uint64) {
 	n, words := 0, 0
 	for i := 0; i < len(tab); i += 2 {
-		if tab[i] != 0 && tab[i]&^(1<<63) != skip {
+		if tab[i] != 0 && tab[i]&^(1<<63) != k {
 			n++
 			if y := tab[i+1]; y&inlineFlag == 0 {
 				words += int(y & (1<<32 - 1))
@@ -461,7 +467,7 @@ func resegment(tab, arena []uint64, skip, k uint64, b bucket6) (ntab, narena []u
 	ntab = buf[: 2*size : 2*size]
 	narena = buf[2*size : 2*size : len(buf)]
 	for i := 0; i < len(tab); i += 2 {
-		if tab[i] == 0 || tab[i]&^(1<<63) == skip {
+		if tab[i] == 0 || tab[i]&^(1<<63) == k {
 			continue
 		}
 		y := tab[i+1]
@@ -481,8 +487,9 @@ func resegment(tab, arena []uint64, skip, k uint64, b bucket6) (ntab, narena []u
 	return ntab, narena
 }
 
-// put makes b the bucket of key k (removing k if b is all zero), copying
-// the directory node that gen does not own.
+// put makes b the bucket of key k (removing k if b is all zero): in a copy
+// of its segment, patched (editSegment) or laid out anew (resegment), in
+// copies of the directory nodes above it that gen does not own.
 func (m *hmap6) put(gen uint64, k uint64, b bucket6) {
 	zero := b.inl == missInline
 	if m.building {
@@ -502,15 +509,15 @@ func (m *hmap6) put(gen uint64, k uint64, b bucket6) {
 		d.tab[si], d.arena[si] = tab, arena
 		return
 	}
-	d.tab[si], d.arena[si] = resegment(d.tab[si], d.arena[si], k, k, b)
+	d.tab[si], d.arena[si] = resegment(d.tab[si], d.arena[si], k, b)
 }
 
 // flush lays out the buckets collected by a full build.
 func (m *hmap6) flush(gen uint64) {
 	segs := make([][]slot6, numSegs)
 	for _, e := range m.pend {
-		h := m.seg(e.k) >> (64 - dirBits - segBits)
-		segs[h] = append(segs[h], e)
+		di, si := segOf(m.seg(e.k))
+		segs[di<<segBits|si] = append(segs[di<<segBits|si], e)
 	}
 	m.pend, m.building = nil, false
 	// One allocation for all segments: packed, in as few pages as can be.

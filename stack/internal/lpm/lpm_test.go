@@ -545,6 +545,9 @@ func checkFib4(t *testing.T, tb *Table[int]) {
 			w := f.bucket(uint8(a0), uint8(a1))
 			var b bucketBuf
 			b.decode(w)
+			// The length bucketSlice took from the header is the
+			// bucket's (bucket_unsafe.go relies on it), and the header
+			// is what encode writes.
 			if re := b.encode(); !slices.Equal(re, w) {
 				t.Fatalf("bucket %d.%d = %x; want it encoded canonically, %x", a0, a1, w, re)
 			}

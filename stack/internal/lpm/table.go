@@ -89,11 +89,11 @@ func (t *Table[V]) Lookup4(a [4]byte) (v V, ok bool) {
 	if f == nil {
 		return t.lookup4Trie(a)
 	}
-	// f.short(f.entry(f.bucket(...))), inlined by hand: it is over the
+	// f.short(entryAt(f.bucketPtr(...))), inlined by hand: it is over the
 	// compiler's budget. Every load depends on the previous one, and there
 	// is no data-dependent branch but the rare sub-page test, so that
 	// consecutive lookups' cache misses overlap.
-	p := f.m[a[0]>>4].c[a[0]&15].g[a[1]>>4].b[a[1]&15]
+	p := f.bucketPtr(a[0], a[1])
 	o := a[2]
 	k := o >> 6
 	h := bucketAt(p, 4)
