@@ -93,7 +93,7 @@ var (
 
 // A hash level is split into 16384 segments (1024 directory nodes of 16) by
 // the top bits of a hash of the key (see hmap6.seg). Directory nodes are
-// small because a change copies the one it touches (768 bytes). A segment is two
+// small because a change copies the one it touches (776 bytes). A segment is two
 // slices of one allocation: tab, linear probing slots of two words (the
 // key with bit 63 set, or 0 for an empty slot; then the bucket inline, or
 // offset<<32 | length of the bucket in arena), at most 3/4 full so that
@@ -342,8 +342,9 @@ func buildSeg6(es []slot6, buf []uint64) (tab, arena []uint64) {
 	return tab, arena
 }
 
-// editSegment returns a copy of segment tab, arena in which key k has
-// bucket b, or is absent if b is the missing bucket. A route change edits
+// editSegment returns segment tab, arena as it is to be with key k's
+// bucket b, or without k if b is the missing bucket: a copy, or tab and
+// arena themselves if k is absent and to be deleted. A route change edits
 // one key of a segment of a dozen or so: copying the segment and
 // patching it (a bucket that does not fit where the old one was goes at
 // the end of the arena; a deleted key's slot is refilled by backward

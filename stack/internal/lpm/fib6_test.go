@@ -209,7 +209,7 @@ func checkFib6(t *testing.T, tb *Table[int]) {
 					binary.BigEndian.PutUint64(a[:8], k<<(64-8*c.k))
 					checkBucket6(t, tb, w, inl, a, c.k, c.lo, c.subs, val)
 				}
-				if n > 0 && 4*n > 3*size || n == 0 && size != 1 || used > len(arena) || len(arena) > 2*used+64 {
+				if n > 0 && 4*n > 3*size || n > 0 && size > 4*segSize(n) || n == 0 && size != 1 || used > len(arena) || len(arena) > 2*used+64 {
 					t.Fatalf("segment %d.%d: %d keys in %d slots, %d of %d arena words used", di, si, n, size, used, len(arena))
 				}
 			}
@@ -544,7 +544,7 @@ func TestEditSegment(t *testing.T) {
 		if keys != len(want) {
 			t.Fatalf("op %d: %d keys in the segment, want %d", op, keys, len(want))
 		}
-		if n := len(want); n > 0 && 4*n > 3*len(tab)/2 {
+		if n := len(want); n > 0 && (4*n > 3*len(tab)/2 || len(tab)/2 > 4*segSize(n)) {
 			t.Fatalf("op %d: %d keys in %d slots", op, n, len(tab)/2)
 		}
 		if len(arena) > 2*live+64 {
@@ -553,5 +553,20 @@ func TestEditSegment(t *testing.T) {
 	}
 	if edits < 10000 {
 		t.Errorf("only %d of 20000 changes took the copy-and-patch path", edits)
+	}
+	// Delete every key: the segment shrinks on the way, to the empty one.
+	for k := range want {
+		nt, na, ok := editSegment(tab, arena, k, bucket6{inl: missInline})
+		if !ok {
+			nt, na = resegment(tab, arena, k, bucket6{inl: missInline})
+		}
+		tab, arena = nt, na
+		delete(want, k)
+		if n := len(want); n > 0 && len(tab)/2 > 4*segSize(n) {
+			t.Fatalf("%d keys left in %d slots: the segment did not shrink", n, len(tab)/2)
+		}
+	}
+	if len(tab) != 2 || arena != nil {
+		t.Errorf("all keys deleted: segment of %d slots and %d arena words, want the empty one", len(tab)/2, len(arena))
 	}
 }

@@ -756,13 +756,21 @@ func TestAbortReleasesValues(t *testing.T) {
 		}
 		failed.Abort()
 
+		// The next Txn reuses the index 1000 had: a stale map entry for
+		// 1000 would make a prefix inserted with 1000 look up as 2000.
 		next := base.Txn()
 		next.Insert(g.prefix(), 2000)
 		if next.vt != vt {
 			t.Errorf("is4=%v: after Abort the next Txn copied the value table instead of taking it over", is4)
 		}
-		if v, ok := next.Commit().Get(p); ok {
+		q := g.prefix()
+		next.Insert(q, 1000)
+		tb := next.Commit()
+		if v, ok := tb.Get(p); ok {
 			t.Errorf("is4=%v: the aborted change is visible: %v = %d", is4, p, v)
+		}
+		if v, _ := tb.Lookup(q.Addr()); v != 1000 {
+			t.Errorf("is4=%v: %v looks up as %d, want 1000", is4, q, v)
 		}
 	}
 }

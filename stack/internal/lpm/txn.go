@@ -70,6 +70,7 @@ func (tx *Txn[V]) Abort() {
 			delete(vt.idx, v)
 		}
 		clear(vt.vals[tx.valsBase:])
+		clear(vt.uni[tx.valsBase:])
 		vt.vals, vt.uni = vt.vals[:tx.valsBase], vt.uni[:tx.valsBase]
 	}
 	tx.releaseVals()

@@ -5,17 +5,17 @@ import "sync"
 // The compiled IPv4 index (fib4.go) stores value indexes, not values: a
 // Table has a slice vals of the distinct values its index refers to, and
 // index 0 means "no match". Tables of one lineage share the backing array
-// of vals, which only grows: a Txn appends the values it introduces past the
-// end of its base Table's slice, which the base Table (and its readers)
-// never looks at. Values no prefix uses any more stay until the index is
+// of vals, which only grows (but for Abort, which takes back what its Txn
+// appended): a Txn appends the values it introduces past the end of its
+// base Table's slice, which the base Table (and its readers) never looks at. Values no prefix uses any more stay until the index is
 // rebuilt (when the indexes run out), so vals holds at most maxVals4 values.
 //
 // valTab is the writer's side: the map from value to index, shared by a
 // lineage of Tables. Only one Txn at a time, its owner, may use it; a Txn
 // becomes the owner if the table is free and nobody has appended past its
 // base Table's vals, and otherwise works on a private copy. A Txn gives up
-// ownership on Commit, so the next Txn (from the Table just committed) can
-// take it over without copying.
+// ownership on Commit (or Abort), so the next Txn (from the Table just
+// committed, or the aborted Txn's base) can take it over without copying.
 type valTab[V comparable] struct {
 	mu sync.Mutex
 	// owner is the Txn using the table, or nil.
