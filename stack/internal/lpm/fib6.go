@@ -25,11 +25,13 @@ import (
 // set if some prefix of /25 or longer covers or lies in /32 K. A lookup
 // reads the radix (hot: a few dozen /16s are in use on the Internet) and
 // the bitmap word; only if the bit is set (the address is in a /32 that
-// holds routes: rare for a random address) does it read levels B and C,
-// side by side so that their cache misses overlap; and the level-A entry
-// only if they have no answer. A key
-// of B or C is present only if some prefix of its lengths (or, for C,
-// longer) lies in it or covers it. A sub-page entry of C (D) with deepFlag
+// holds routes: rare for a random address) does it read level C, then
+// level B only if C has no answer, and the level-A entry only if neither
+// has. (Reading B and C side by side, for their cache misses to overlap,
+// measured slower: most matching addresses are answered by C, and the
+// second probe's instructions cost more than the overlap saved.) A key of
+// B or C is present only if some prefix of its lengths (or, for C, longer)
+// lies in it or covers it. A sub-page entry of C (D) with deepFlag
 // set means longer prefixes exist below it: the lookup then reads D (walks
 // the trie), which is rare: real and synthetic tables are mostly /32../48.
 //
@@ -38,10 +40,10 @@ import (
 // change copies little. Slots hold the buckets of one run of a value in a sea of
 // another (most /40s hold one /44 or /48, most /32s one /32 or a few
 // /36../40) inline; the other buckets follow the slots in the segment's
-// memory. A lookup of a /48 thus costs a bitmap word (warm) and the slot
-// lines of two segments, read side by side (and, for larger buckets, a line
-// after them): one or two likely cache and TLB misses instead of a chain of
-// up to 16 dependent nodes.
+// memory. A lookup of a /48 thus costs a bitmap word (warm) and a slot
+// line of one segment (and, for larger buckets, a line after it): one or
+// two likely cache and TLB misses instead of a chain of up to 16 dependent
+// nodes.
 //
 // Changes of a prefix recompute the buckets and bits it affects from the
 // trie (see affected6), and store each in a copy of its segment patched in
@@ -696,20 +698,27 @@ func (t *Table[V]) Lookup6(a [16]byte) (v V, ok bool) {
 func (t *Table[V]) lookup6Hash(a *[16]byte) uint16 {
 	f := t.f6
 	hi := binary.BigEndian.Uint64(a[:8])
-	// Two probes: both first slots are loaded before any branch on them,
-	// so that their cache misses overlap.
-	kB, kC := markB|hi>>32<<8, hi>>24
-	tabB, arenaB := f.hbc.segment(kB)
-	tabC, arenaC := f.hbc.segment(kC)
-	sB, sC := slotOf(kB, tabB), slotOf(kC, tabC)
-	xB, xC := tabB[2*sB], tabC[2*sC]
-	wB, iB := findSlot(tabB, arenaB, kB|1<<63, sB, xB)
-	wC, iC := findSlot(tabC, arenaC, kC|1<<63, sC, xC)
-	return t.pick6(a, wB, iB, wC, iC)
+	kC := hi >> 24
+	wC, iC := f.hbc.get(kC)
+	if x := t.pickCD(a, wC, iC); x != 0 {
+		return x
+	}
+	wB, iB := f.hbc.get(markB | hi>>32<<8)
+	return entry6(wB, iB, a[4], 0)
 }
 
-// pick6 is lookup6Hash given the buckets of levels B and C.
+// pick6 is lookup6Hash given the buckets of levels B and C (the batch
+// lookup reads both side by side).
 func (t *Table[V]) pick6(a *[16]byte, wB []uint64, iB uint64, wC []uint64, iC uint64) uint16 {
+	if x := t.pickCD(a, wC, iC); x != 0 {
+		return x
+	}
+	return entry6(wB, iB, a[4], 0)
+}
+
+// pickCD returns the answer of levels C and D for a, given its level-C
+// bucket: 0 if they have none, deepFlag if the trie must answer.
+func (t *Table[V]) pickCD(a *[16]byte, wC []uint64, iC uint64) uint16 {
 	xC := entry6(wC, iC, a[5], a[6])
 	if xC&deepFlag != 0 {
 		wD, iD := t.f6.h56.get(binary.BigEndian.Uint64(a[:8]) >> 8)
@@ -722,10 +731,7 @@ func (t *Table[V]) pick6(a *[16]byte, wB []uint64, iB uint64, wC []uint64, iC ui
 		}
 		xC &^= deepFlag
 	}
-	if xC != 0 {
-		return xC
-	}
-	return entry6(wB, iB, a[4], 0)
+	return xC
 }
 
 // init6 makes the index of tx.t usable and owned by tx.
