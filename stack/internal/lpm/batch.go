@@ -86,7 +86,7 @@ func (t *Table[V]) lookup6ChunkIndex(dst [][16]byte, out []V) {
 	any := uint64(0)
 	for i := range dst {
 		a := &dst[i]
-		g := f.rad[a[0]>>4].c[a[0]&15].g[a[1]>>4]
+		g := f.group(a[0], a[1])
 		k := uint(a[2])<<8 | uint(a[3])
 		hit[i] = g.bm[a[1]&15].w[k>>6] >> (k & 63) & 1
 		any |= hit[i]

@@ -562,6 +562,9 @@ type fib6 struct {
 	gen    uint64
 }
 
+// group returns the radix group that holds /16 a0.a1 (at a1&15).
+func (f *fib6) group(a0, a1 uint8) *group6 { return f.rad[a0>>4].c[a0&15].g[a1>>4] }
+
 // runEntry returns entry o of bucket w (a sub-page reference as is).
 func runEntry(w []uint64, o uint8) uint16 {
 	k := o >> 6
@@ -671,7 +674,7 @@ func (t *Table[V]) Lookup6(a [16]byte) (v V, ok bool) {
 	if f == nil {
 		return t.lookup6Trie(a)
 	}
-	g := f.rad[a[0]>>4].c[a[0]&15].g[a[1]>>4]
+	g := f.group(a[0], a[1])
 	k := uint(a[2])<<8 | uint(a[3])
 	bit := g.bm[a[1]&15].w[k>>6] >> (k & 63) & 1
 	var x uint16
@@ -843,7 +846,7 @@ func (tx *Txn[V]) fill6(lv int, k uint64) {
 		case b.inl != 0:
 			w = encodeInline(b.inl)
 		}
-		if old := f.rad[a0>>4].c[a0&15].g[a1>>4].b[a1&15]; &old[0] == &w[0] {
+		if old := f.group(a0, a1).b[a1&15]; &old[0] == &w[0] {
 			return
 		}
 		tx.group6(a0, a1).b[a1&15] = w
@@ -877,7 +880,7 @@ func (tx *Txn[V]) fillBit6(k uint64) {
 		want = 1
 	}
 	a0, a1, i := a[0], a[1], uint(k&0xffff)
-	bm := tx.t.f6.rad[a0>>4].c[a0&15].g[a1>>4].bm[a1&15]
+	bm := tx.t.f6.group(a0, a1).bm[a1&15]
 	if bm.w[i>>6]>>(i&63)&1 == want {
 		return
 	}

@@ -118,7 +118,7 @@ func checkFib6(t *testing.T, tb *Table[int]) {
 	wantA := wantKeys(16, 9)
 	for k := range 1 << 16 {
 		a := [16]byte{uint8(k >> 8), uint8(k)}
-		g := f.rad[a[0]>>4].c[a[0]&15].g[a[1]>>4]
+		g := f.group(a[0], a[1])
 		w := g.b[a[1]&15]
 		if bm := g.bm[a[1]&15]; bm != zeroBits6 || want16[uint64(k)] > 0 {
 			// Every bit set is wanted, and as many as are wanted are set.
