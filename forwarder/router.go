@@ -918,6 +918,9 @@ type TXQueueStats struct {
 	// frames a PACKET_MMAP ring skipped because the device refused them
 	// kick after kick, and for AF_XDP TX descriptors the kernel rejected.
 	Errors uint64
+	// KernelGSO super-packets were handed to the kernel's software
+	// segmentation (PACKET_MMAP, on a device without the offload).
+	KernelGSO uint64
 }
 
 // Links returns every owned interface's link counters.
@@ -955,7 +958,7 @@ func packetmmapRX(s packetmmap.Stats) RXQueueStats {
 }
 
 func packetmmapTX(s packetmmap.Stats) TXQueueStats {
-	return TXQueueStats{Packets: s.TXPackets, Bytes: s.TXBytes, RingFull: s.TXRingFull, TooBig: s.TXTooBig, Errors: s.TXErrors + s.TXRefused}
+	return TXQueueStats{Packets: s.TXPackets, Bytes: s.TXBytes, RingFull: s.TXRingFull, TooBig: s.TXTooBig, Errors: s.TXErrors + s.TXRefused, KernelGSO: s.TXKernelGSO}
 }
 
 // afxdpStats splits one AF_XDP socket's counters into its RX queue's and

@@ -13,6 +13,8 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
+
+	"github.com/nexthop-router/nexthop/link/packetmmap"
 )
 
 // ErrInterfaceTaken means another router already owns the interface.
@@ -26,7 +28,8 @@ type takeover struct {
 	lock    int // abstract unix socket; -1 when not held
 	ingress link.Link
 	egress  link.Link
-	prog    *ebpf.Program
+	prog    *ebpf.Program // ingress: drop all
+	progEgr *ebpf.Program // egress: drop all but the router's marked frames
 }
 
 // takeInterface locks the interface and attaches the silencing programs.
@@ -38,8 +41,11 @@ type takeover struct {
 //
 // Egress: the kernel must not send its own frames (IPv6 DAD/ND/MLD/RS,
 // routed traffic) out of an owned port. The router's PACKET_MMAP TX uses
-// PACKET_QDISC_BYPASS and AF_XDP TX bypasses tc, so only the kernel's own
-// frames meet the program.
+// PACKET_QDISC_BYPASS and AF_XDP TX bypasses tc, so its frames do not meet
+// the program, except the super-packets PACKET_MMAP hands to the kernel's
+// software segmentation through the qdisc layer: those carry
+// packetmmap.TXMark (SO_MARK, which only CAP_NET_ADMIN may set), and the
+// egress program lets them through.
 func takeInterface(name string, ifindex int) (*takeover, error) {
 	t := &takeover{lock: -1}
 	ok := false
@@ -64,12 +70,27 @@ func takeInterface(name string, ifindex int) (*takeover, error) {
 	if err != nil {
 		return nil, bpfError("load the TCX drop program", err)
 	}
+	t.progEgr, err = ebpf.NewProgramWithOptions(&ebpf.ProgramSpec{
+		Name: "nexthop_shot_eg",
+		Type: ebpf.SchedCLS,
+		Instructions: asm.Instructions{
+			asm.LoadMem(asm.R2, asm.R1, 8, asm.Word), // __sk_buff.mark
+			asm.Mov.Imm(asm.R0, -1),                  // TCX_NEXT
+			asm.JEq.Imm(asm.R2, packetmmap.TXMark, "out"),
+			asm.Mov.Imm(asm.R0, 2), // TCX_DROP
+			asm.Return().WithSymbol("out"),
+		},
+		License: "Apache-2.0",
+	}, ebpf.ProgramOptions{})
+	if err != nil {
+		return nil, bpfError("load the TCX egress program", err)
+	}
 	// First in the chain (Head), so a program already attached that
 	// passes frames cannot let the kernel see what the router takes.
 	if t.ingress, err = link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: t.prog, Attach: ebpf.AttachTCXIngress, Anchor: link.Head()}); err != nil {
 		return nil, bpfError(fmt.Sprintf("attach TCX ingress on %q", name), err)
 	}
-	if t.egress, err = link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: t.prog, Attach: ebpf.AttachTCXEgress, Anchor: link.Head()}); err != nil {
+	if t.egress, err = link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: t.progEgr, Attach: ebpf.AttachTCXEgress, Anchor: link.Head()}); err != nil {
 		return nil, bpfError(fmt.Sprintf("attach TCX egress on %q", name), err)
 	}
 	ok = true
@@ -86,8 +107,10 @@ func (t *takeover) close() {
 			_ = l.Close()
 		}
 	}
-	if t.prog != nil {
-		_ = t.prog.Close()
+	for _, p := range []*ebpf.Program{t.prog, t.progEgr} {
+		if p != nil {
+			_ = p.Close()
+		}
 	}
 	if t.lock >= 0 {
 		_ = unix.Close(t.lock)

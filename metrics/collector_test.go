@@ -244,7 +244,7 @@ func (f fakeSource) Links() []metrics.LinkSample {
 		{
 			Interface: "eth1", Mode: "packetmmap",
 			RX: []metrics.RXQueueSample{{Queue: "0", Packets: 20, Bytes: 1800, KernelDrops: 3}, {Queue: "1", Packets: 1, Bytes: 60, Truncated: 1}},
-			TX: []metrics.TXQueueSample{{Queue: "control", Packets: 2, Bytes: 120}, {Queue: "0", Packets: 7, Bytes: 630, RingFull: 4}, {Queue: "1", TooBig: 1, Errors: 2}},
+			TX: []metrics.TXQueueSample{{Queue: "control", Packets: 2, Bytes: 120}, {Queue: "0", Packets: 7, Bytes: 630, RingFull: 4}, {Queue: "1", TooBig: 1, Errors: 2, KernelGSO: 3}},
 		},
 		{
 			Interface: "eth2", Mode: "afxdp", HasFillRing: true,

@@ -43,7 +43,7 @@ type linkMetrics struct {
 	rxPackets, rxBytes, rxTruncated, kernDrops metric
 	fillEmpty                                  metric
 	txPackets, txBytes, txRingFull, txTooBig   metric
-	txErrors                                   metric
+	txErrors, txKernelGSO                      metric
 }
 
 func newLinkMetrics(f family) linkMetrics {
@@ -60,6 +60,7 @@ func newLinkMetrics(f family) linkMetrics {
 		txRingFull:  f.counter("link_tx_ring_full_total", "Frames dropped because the TX ring had no free slot.", l...),
 		txTooBig:    f.counter("link_tx_too_big_total", "Frames dropped because they did not fit a ring frame or the MTU.", l...),
 		txErrors:    f.counter("link_tx_errors_total", "Failed TX doorbells (sendto errors other than EAGAIN).", l...),
+		txKernelGSO: f.counter("link_tx_kernel_gso_total", "Super-packets handed to the kernel's software segmentation because the device lacks the offload (PACKET_MMAP).", l...),
 	}
 }
 
@@ -82,6 +83,7 @@ func (c *Collector) collectLinks(ch chan<- prometheus.Metric, links []LinkSample
 			m.txRingFull.emit(ch, float64(q.RingFull), l.Interface, q.Queue)
 			m.txTooBig.emit(ch, float64(q.TooBig), l.Interface, q.Queue)
 			m.txErrors.emit(ch, float64(q.Errors), l.Interface, q.Queue)
+			m.txKernelGSO.emit(ch, float64(q.KernelGSO), l.Interface, q.Queue)
 		}
 	}
 }

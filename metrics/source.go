@@ -106,4 +106,7 @@ type TXQueueSample struct {
 	TooBig uint64
 	// Errors are failed doorbells (sendto errors other than EAGAIN).
 	Errors uint64
+	// KernelGSO super-packets were handed to the kernel's software
+	// segmentation.
+	KernelGSO uint64
 }

@@ -91,6 +91,7 @@ func (m metricsSource) Links() []metrics.LinkSample {
 				Queue:   txRingQueue(i),
 				Packets: st.Packets, Bytes: st.Bytes,
 				RingFull: st.RingFull, TooBig: st.TooBig, Errors: st.Errors,
+				KernelGSO: st.KernelGSO,
 			})
 		}
 		out = append(out, s)

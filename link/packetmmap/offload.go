@@ -16,9 +16,12 @@ import (
 // packet_direct_xmit → __dev_direct_xmit, whose validate_xmit_skb segments
 // it in software when the device lacks the matching TSO feature and then
 // drops the result (`if (skb != orig_skb) goto drop`): the kick fails and
-// nothing leaves. So a super-packet may only be handed to the kernel whole
-// when the device's active features include the segmentation offload of its
-// type; otherwise the stack cuts it (stack.GSOTypeFilter).
+// nothing leaves. So a super-packet goes to the bypass ring only when the
+// device's active features include the segmentation offload of its type;
+// otherwise to a second ring whose socket goes through the qdisc layer,
+// where the kernel segments it in software as it does for its own
+// forwarding (one copy of the super-packet instead of the stack cutting it
+// into frames, each copied into the ring and sent as its own skb).
 
 // gsoFeatures maps each GSO type to the ethtool feature string
 // (ETH_SS_FEATURES, as `ethtool -k` prints it) the device needs for it.
@@ -52,9 +55,22 @@ func gsoMaskFromFeatures(names []string, active []uint32) uint32 {
 }
 
 // AcceptsGSO implements stack.GSOTypeFilter: it reports whether the kernel
-// will segment a super-packet of type t on this interface, as of the last
-// RefreshOffloads (or New). It is one atomic load, safe on the packet path.
+// will segment a super-packet of type t on this interface: always, with
+// vnet headers (the device's segmentation offload where it has it, as of
+// the last RefreshOffloads, else the kernel's software GSO through the
+// writer's kernelGSO ring). It is one atomic load, safe on the packet path.
 func (e *Endpoint) AcceptsGSO(t stack.GSOType) bool {
+	if e.kernelGSO.Load() {
+		return t == stack.GSOTCPv4 || t == stack.GSOTCPv6 || t == stack.GSOUDPL4
+	}
+	return e.DeviceGSO(t)
+}
+
+// DeviceGSO reports whether the device segments super-packets of type t
+// itself (its TSO/USO feature is on, as of the last RefreshOffloads), so
+// that they go straight to the driver rather than through the kernel's
+// software segmentation.
+func (e *Endpoint) DeviceGSO(t stack.GSOType) bool {
 	return t < 32 && e.gsoOK.Load()&(1<<t) != 0
 }
 

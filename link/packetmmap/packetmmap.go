@@ -28,9 +28,10 @@ const (
 	// DefaultRXFrames sizes each RX ring: 240 frames are 16 MiB of ring
 	// memory and about 200 µs of buffering at 1 Mpps.
 	DefaultRXFrames = 240
-	// DefaultTXFrames sizes each TX ring. With PACKET_QDISC_BYPASS the
-	// kernel sends a batch inside the kick, so a ring only ever holds about
-	// one batch: 120 frames (8 MiB) leave room for two.
+	// DefaultTXFrames sizes each TX ring. The kernel sends a batch inside
+	// the kick, so a ring only ever holds about one batch: 120 frames
+	// (8 MiB) leave room for two. With vnet headers a writer has two rings
+	// (the second for the kernel's software segmentation: doc.go).
 	DefaultTXFrames = 120
 
 	tpacketAlign   = 16
@@ -89,24 +90,34 @@ type Stats struct {
 	// super-packet after TSO was turned off, say), and that the ring
 	// skipped so the frames behind them could go.
 	TXRefused uint64
+	// TXKernelGSO super-packets were handed to the kernel's software
+	// segmentation, the device lacking the offload (counted in TXPackets
+	// too).
+	TXKernelGSO uint64
 }
 
 // Endpoint is a PACKET_MMAP link on one interface: RX sockets in a fanout
 // group read in place, and one TX ring per writer so workers never share a
 // ring. It implements stack.LinkEndpoint and stack.QueuePoller.
 type Endpoint struct {
-	name     string
-	ifindex  int
-	addr     stack.LinkAddress
-	mtu      atomic.Uint32
-	vnet     bool
-	frameSz  int
-	rx       []*rxRing
-	tx       []*txRing
-	closeOne sync.Once
+	name    string
+	ifindex int
+	addr    stack.LinkAddress
+	mtu     atomic.Uint32
+	vnet    bool
+	frameSz int
+	rx      []*rxRing
+	tx      []*txRing
+	// gsoTX[i] is writer i's ring for super-packets the device cannot
+	// segment, which the kernel segments in software (see newTXRing);
+	// nil without vnet headers.
+	gsoTX []*txRing
+	// kernelGSO says the gsoTX rings are open (cleared by Close).
+	kernelGSO atomic.Bool
+	closeOne  sync.Once
 
-	// gsoOK has bit 1<<t set for each stack.GSOType t the kernel segments
-	// on this device (AcceptsGSO); ctlMu guards ctlFD, the socket
+	// gsoOK has bit 1<<t set for each stack.GSOType t the device segments
+	// itself (its TSO/USO features); ctlMu guards ctlFD, the socket
 	// RefreshOffloads reads the features through (-1 once closed).
 	gsoOK atomic.Uint32
 	ctlMu sync.Mutex
@@ -200,13 +211,22 @@ func New(opts Options) (*Endpoint, error) {
 		e.rx = append(e.rx, r)
 	}
 	for i := 0; i < opts.Writers; i++ {
-		t, err := newTXRing(e, &opts)
+		t, err := newTXRing(e, &opts, false)
 		if err != nil {
 			e.Close()
 			return nil, fmt.Errorf("packetmmap: %q TX ring %d: %w", opts.Interface, i, err)
 		}
 		e.tx = append(e.tx, t)
+		if !e.vnet {
+			continue
+		}
+		if t, err = newTXRing(e, &opts, true); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("packetmmap: %q TX ring %d for kernel segmentation: %w", opts.Interface, i, err)
+		}
+		e.gsoTX = append(e.gsoTX, t)
 	}
+	e.kernelGSO.Store(e.vnet)
 	if err := e.openCtl(); err != nil {
 		e.Close()
 		return nil, err
@@ -278,7 +298,11 @@ func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, error) {
 		pkts.Release()
 		return 0, fmt.Errorf("packetmmap: %q has no TX ring for writer %d (Writers=%d)", e.name, pkts.Queue, len(e.tx))
 	}
-	return e.tx[pkts.Queue].write(pkts, int(e.mtu.Load())+ethHdrLen, e.vnet)
+	var gso *txRing
+	if e.gsoTX != nil {
+		gso = e.gsoTX[pkts.Queue]
+	}
+	return e.tx[pkts.Queue].write(pkts, int(e.mtu.Load())+ethHdrLen, e.vnet, gso, e.gsoOK.Load())
 }
 
 // Wait implements stack.LinkEndpoint; the endpoint has no goroutines.
@@ -288,11 +312,15 @@ func (e *Endpoint) Wait() {}
 // stack must have been released before.
 func (e *Endpoint) Close() {
 	e.closeOne.Do(func() {
+		e.kernelGSO.Store(false)
 		e.closeCtl()
 		for _, r := range e.rx {
 			r.close()
 		}
 		for _, t := range e.tx {
+			t.close()
+		}
+		for _, t := range e.gsoTX {
 			t.close()
 		}
 	})
@@ -315,15 +343,12 @@ func (e *Endpoint) NumTXRings() int { return len(e.tx) }
 
 // TXRingStats are the TX counters of writer i's ring; the RX fields are zero.
 func (e *Endpoint) TXRingStats(i int) Stats {
-	t := e.tx[i]
-	return Stats{
-		TXPackets:  t.packets.Load(),
-		TXBytes:    t.bytes.Load(),
-		TXRingFull: t.ringFull.Load(),
-		TXTooBig:   t.tooBig.Load(),
-		TXErrors:   t.errors.Load(),
-		TXRefused:  t.refused.Load(),
+	var s Stats
+	e.tx[i].addStats(&s)
+	if e.gsoTX != nil {
+		e.gsoTX[i].addStats(&s)
 	}
+	return s
 }
 
 // Stats sums the counters of every ring, reading PACKET_STATISTICS.
@@ -336,12 +361,10 @@ func (e *Endpoint) Stats() Stats {
 		s.KernelDrops += r.kernelDrops()
 	}
 	for _, t := range e.tx {
-		s.TXPackets += t.packets.Load()
-		s.TXBytes += t.bytes.Load()
-		s.TXRingFull += t.ringFull.Load()
-		s.TXTooBig += t.tooBig.Load()
-		s.TXErrors += t.errors.Load()
-		s.TXRefused += t.refused.Load()
+		t.addStats(&s)
+	}
+	for _, t := range e.gsoTX {
+		t.addStats(&s)
 	}
 	return s
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -215,17 +216,18 @@ func TestChecksumNotReadyWithoutVnetHdr(t *testing.T) {
 	}
 }
 
-// TestRefusedFrameDoesNotStopTheRing: a super-packet sent to a device with
-// TSO off is dropped by the kernel (PACKET_QDISC_BYPASS cannot segment),
-// and tpacket_snd then retries that same frame on every kick. The ring
-// must skip it after a few kicks so that the frames behind it still go;
-// before this, one such frame stopped the interface's TX for good.
+// TestRefusedFrameDoesNotStopTheRing: a super-packet sent straight to the
+// driver of a device whose TSO was turned off since the endpoint last read
+// its features (before the router's RTM_NEWLINK refresh) is dropped by the
+// kernel (PACKET_QDISC_BYPASS cannot segment), and tpacket_snd then
+// retries that same frame on every kick. The ring must skip it after a few
+// kicks so that the frames behind it still go; before this, one such frame
+// stopped the interface's TX for good.
 func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 	netnstest.RequireRoot(t)
 	rns := netnstest.New(t, "pmr")
 	hns := netnstest.New(t, "pmrh")
 	netnstest.Veth(t, rns, "r0", hns, "h0")
-	rns.Run("ethtool", "-K", "r0", "tso", "off")
 
 	s := stack.New(stack.Options{})
 	w, err := s.NewWorker()
@@ -241,6 +243,7 @@ func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 	}
 	defer ep.Close()
 	ep.Attach(&memlink.Capture{})
+	rns.Run("ethtool", "-K", "r0", "tso", "off") // not refreshed: the endpoint still sees TSO on
 
 	rx := hostSocket(t, hns, "h0", 200*time.Millisecond)
 
@@ -293,5 +296,92 @@ func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 	}
 	if st.TXRefused != 1 {
 		t.Errorf("TXRefused = %d, want 1 (the super-packet, skipped)", st.TXRefused)
+	}
+}
+
+// TestKernelSegmentsForTSOOffDevice: a super-packet for a device without
+// TSO goes through the writer's kernelGSO ring to the kernel's software
+// segmentation, and the peer receives its gso_size segments, each a valid
+// IPv4 packet; TXKernelGSO counts it.
+func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
+	netnstest.RequireRoot(t)
+	rns := netnstest.New(t, "pmk")
+	hns := netnstest.New(t, "pmkh")
+	netnstest.Veth(t, rns, "r0", hns, "h0")
+	rns.Run("ethtool", "-K", "r0", "tso", "off")
+
+	s := stack.New(stack.Options{})
+	w, err := s.NewWorker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ep *packetmmap.Endpoint
+	if err := rns.Do(func() (err error) {
+		ep, err = packetmmap.New(packetmmap.Options{Interface: "r0", RXFrames: 32, TXFrames: 32})
+		return err
+	}); err != nil {
+		t.Fatalf("packetmmap.New: %v", err)
+	}
+	defer ep.Close()
+	ep.Attach(&memlink.Capture{})
+	if ep.DeviceGSO(stack.GSOTCPv4) || !ep.AcceptsGSO(stack.GSOTCPv4) {
+		t.Fatalf("TSO off: DeviceGSO = %v, AcceptsGSO = %v; want false, true", ep.DeviceGSO(stack.GSOTCPv4), ep.AcceptsGSO(stack.GSOTCPv4))
+	}
+
+	var rx int
+	if err := hns.Do(func() error {
+		ifc, err := net.InterfaceByName("h0")
+		if err != nil {
+			return err
+		}
+		if rx, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_IP))); err != nil {
+			return err
+		}
+		tv := unix.NsecToTimeval((300 * time.Millisecond).Nanoseconds())
+		_ = unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+		return unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: ifc.Index})
+	}); err != nil {
+		t.Fatalf("host packet socket: %v", err)
+	}
+	defer unix.Close(rx)
+
+	const payload = 4000
+	super := make([]byte, 14+20+20+payload)
+	header.EncodeEthernet(super, [6]byte{0x02, 0, 0, 0, 0, 2}, ep.LinkAddress(), header.EtherTypeIPv4)
+	header.EncodeIPv4(super[14:], header.IPv4Fields{TotalLength: 40 + payload, TTL: 64, Protocol: header.IPv4ProtocolTCP,
+		Src: [4]byte{198, 18, 0, 1}, Dst: [4]byte{198, 18, 0, 2}})
+	header.EncodeTCP(super[34:], header.TCPFields{SrcPort: 1, DstPort: 2, Flags: header.TCPFlagACK, WindowSize: 1000})
+	pkt := s.Frames().Get()
+	pkt.SetLen(len(super))
+	copy(pkt.Data(), super)
+	pkt.GSO = stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40}
+	l := stack.MakePacketBufferList(1)
+	l.Queue = w.ID()
+	l.PushBack(pkt)
+	if _, err := ep.WritePackets(l); err != nil {
+		t.Fatalf("WritePackets: %v", err)
+	}
+
+	var lens []int
+	buf := make([]byte, 70000)
+	for {
+		n, _, err := unix.Recvfrom(rx, buf, 0)
+		if err != nil {
+			break
+		}
+		ip := header.IPv4(buf[14:n])
+		if header.ValidateIPv4(ip) != nil || ip.SourceAddress() != [4]byte{198, 18, 0, 1} {
+			continue
+		}
+		if !ip.IsChecksumValid() {
+			t.Errorf("segment with a bad IPv4 header checksum: % x", buf[14:34])
+		}
+		lens = append(lens, int(ip.TotalLength())-40)
+	}
+	if want := []int{1400, 1400, 1200}; !slices.Equal(lens, want) {
+		t.Errorf("host received TCP payloads of %v bytes, want %v (the super-packet cut by the kernel)", lens, want)
+	}
+	if st := ep.Stats(); st.TXKernelGSO != 1 || st.TXRefused != 0 {
+		t.Errorf("TXKernelGSO = %d, TXRefused = %d; want 1, 0", st.TXKernelGSO, st.TXRefused)
 	}
 }

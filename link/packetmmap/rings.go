@@ -188,7 +188,7 @@ type txRing struct {
 	// kick, and stuckKicks how many failed kicks in a row it has been.
 	stuck, stuckKicks int
 
-	packets, bytes, ringFull, tooBig, errors, refused atomic.Uint64
+	packets, bytes, ringFull, tooBig, errors, refused, kernelGSO atomic.Uint64
 }
 
 // maxStuckKicks is how many failed kicks in a row one frame may cause
@@ -197,7 +197,18 @@ type txRing struct {
 // turned off) does not.
 const maxStuckKicks = 4
 
-func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
+// TXMark is the SO_MARK of the TX sockets that hand super-packets to the
+// kernel's software segmentation: the TCX egress program that keeps the
+// kernel's own stack off an owned port (forwarder) lets frames with it
+// through.
+const TXMark = 0x6e687467 // "nhtg"
+
+// newTXRing opens a TX ring. A kernelGSO ring is for super-packets the
+// device cannot segment: its socket goes through the qdisc layer, where
+// validate_xmit_skb segments them in software, instead of straight to the
+// driver (PACKET_QDISC_BYPASS), where __dev_direct_xmit drops what it
+// segmented; and it carries TXMark so that the TCX program lets it pass.
+func newTXRing(e *Endpoint, o *Options, kernelGSO bool) (t *txRing, err error) {
 	// Protocol 0: the socket receives nothing; the kernel takes each sent
 	// frame's protocol from its Ethernet header.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
@@ -218,10 +229,17 @@ func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 			return nil, err
 		}
 	}
-	// Straight to the driver: no qdisc, so the TCX egress program that
-	// silences the kernel on owned ports does not see our frames either.
-	if err := setIntOpt(fd, unix.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS"); err != nil {
-		return nil, err
+	if kernelGSO {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, TXMark); err != nil {
+			return nil, fmt.Errorf("setsockopt SO_MARK: %w", err)
+		}
+	} else {
+		// Straight to the driver: no qdisc, so the TCX egress program
+		// that silences the kernel on owned ports does not see our
+		// frames either.
+		if err := setIntOpt(fd, unix.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS"); err != nil {
+			return nil, err
+		}
 	}
 	// A malformed frame is skipped instead of stalling the ring.
 	if err := setIntOpt(fd, unix.PACKET_LOSS, 1, "PACKET_LOSS"); err != nil {
@@ -247,53 +265,86 @@ func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 }
 
 // write copies the batch into free TX slots, releases the packets and kicks
-// the kernel once.
-func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool) (int, error) {
-	sent := 0
-	var bytes uint64
+// the kernel once. Super-packets of a GSO type outside devGSO (the types the
+// device segments itself) go to the kernelGSO ring gso instead, if there is
+// one, kicked once too.
+func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso *txRing, devGSO uint32) (int, error) {
+	var sent, sentGSO int
+	var bytes, bytesGSO uint64
 	for _, pkt := range pkts.AsSlice() {
-		data := pkt.Data()
-		off := txDataOffset
-		if vnet {
-			off += vnetHdrLen
-		}
-		f := t.frames[t.head]
+		n := uint64(pkt.Len())
 		switch {
-		case off+len(data) > len(f),
-			len(data) > maxFrame && (pkt.GSO.Type == stack.GSONone || !vnet):
-			t.tooBig.Add(1)
-			pkt.Release()
-			continue
-		case loadStatus(f) != unix.TP_STATUS_AVAILABLE:
-			t.ringFull.Add(1)
-			pkt.Release()
-			continue
+		case gso != nil && pkt.GSO.Type != stack.GSONone && devGSO&(1<<pkt.GSO.Type) == 0:
+			if gso.put(pkt, maxFrame, vnet) {
+				sentGSO++
+				bytesGSO += n
+			}
+		case t.put(pkt, maxFrame, vnet):
+			sent++
+			bytes += n
 		}
-		if vnet {
-			encodeVnetHdr(f[txDataOffset:off], &pkt.GSO)
-		}
-		copy(f[off:], data)
-		le.PutUint32(f[tpLen:], uint32(off-txDataOffset+len(data)))
-		storeStatus(f, unix.TP_STATUS_SEND_REQUEST)
-		t.head++
-		if t.head == len(t.frames) {
-			t.head = 0
-		}
-		sent++
-		bytes += uint64(len(data))
 		pkt.Release()
 	}
-	if sent == 0 {
-		return 0, nil
+	var err error
+	if sentGSO > 0 {
+		gso.kernelGSO.Add(uint64(sentGSO))
+		gso.packets.Add(uint64(sentGSO))
+		gso.bytes.Add(bytesGSO)
+		err = gso.kick()
 	}
-	t.packets.Add(uint64(sent))
-	t.bytes.Add(bytes)
-	// One kick for the whole batch: with PACKET_QDISC_BYPASS the kernel
-	// sends every SEND_REQUEST frame inside this call.
-	if err := t.kick(); err != nil {
-		return sent, err
+	// One kick for the whole batch: the kernel sends every SEND_REQUEST
+	// frame inside this call.
+	if sent > 0 {
+		t.packets.Add(uint64(sent))
+		t.bytes.Add(bytes)
+		if kerr := t.kick(); kerr != nil {
+			err = kerr
+		}
 	}
-	return sent, nil
+	return sent + sentGSO, err
+}
+
+// addStats adds the ring's counters to s.
+func (t *txRing) addStats(s *Stats) {
+	s.TXPackets += t.packets.Load()
+	s.TXBytes += t.bytes.Load()
+	s.TXRingFull += t.ringFull.Load()
+	s.TXTooBig += t.tooBig.Load()
+	s.TXErrors += t.errors.Load()
+	s.TXRefused += t.refused.Load()
+	s.TXKernelGSO += t.kernelGSO.Load()
+}
+
+// put copies pkt into the next free slot and reports whether it did (when
+// not, it counts why: too big, ring full). The caller counts what was
+// sent, releases pkt and kicks.
+func (t *txRing) put(pkt *stack.PacketBuffer, maxFrame int, vnet bool) bool {
+	data := pkt.Data()
+	off := txDataOffset
+	if vnet {
+		off += vnetHdrLen
+	}
+	f := t.frames[t.head]
+	switch {
+	case off+len(data) > len(f),
+		len(data) > maxFrame && (pkt.GSO.Type == stack.GSONone || !vnet):
+		t.tooBig.Add(1)
+		return false
+	case loadStatus(f) != unix.TP_STATUS_AVAILABLE:
+		t.ringFull.Add(1)
+		return false
+	}
+	if vnet {
+		encodeVnetHdr(f[txDataOffset:off], &pkt.GSO)
+	}
+	copy(f[off:], data)
+	le.PutUint32(f[tpLen:], uint32(off-txDataOffset+len(data)))
+	storeStatus(f, unix.TP_STATUS_SEND_REQUEST)
+	t.head++
+	if t.head == len(t.frames) {
+		t.head = 0
+	}
+	return true
 }
 
 // kick asks the kernel to send every SEND_REQUEST frame. When the device
