@@ -433,8 +433,8 @@ func (r *Router) subscribeLinks() (chan netlink.LinkUpdate, chan struct{}) {
 }
 
 // offloadRefresher is a link that follows the device's offload features
-// (packetmmap: which super-packets the kernel segments; see
-// stack.GSOTypeFilter).
+// (packetmmap: which super-packets the device segments itself, and which
+// go to the kernel's software segmentation).
 type offloadRefresher interface {
 	RefreshOffloads() error
 }
@@ -444,7 +444,7 @@ type offloadRefresher interface {
 func (r *Router) refreshOffloads(it *iface) {
 	if o, ok := it.link.(offloadRefresher); ok {
 		if err := o.RefreshOffloads(); err != nil {
-			r.log.Warn("cannot read offload features; super-packets are segmented in software", "interface", it.cfg.Name, "err", err)
+			r.log.Warn("cannot read offload features; super-packets are segmented by the kernel in software", "interface", it.cfg.Name, "err", err)
 		}
 	}
 }

@@ -44,8 +44,10 @@ type takeover struct {
 // PACKET_QDISC_BYPASS and AF_XDP TX bypasses tc, so its frames do not meet
 // the program, except the super-packets PACKET_MMAP hands to the kernel's
 // software segmentation through the qdisc layer: those carry
-// packetmmap.TXMark (SO_MARK, which only CAP_NET_ADMIN may set), and the
-// egress program lets them through.
+// packetmmap.TXMark (SO_MARK), and the egress program lets them through.
+// A process with CAP_NET_RAW (enough for SO_MARK since Linux 5.17) could
+// send marked frames out of the port too, but it could inject frames with
+// an AF_PACKET socket anyway: the mark grants nothing new.
 func takeInterface(name string, ifindex int) (*takeover, error) {
 	t := &takeover{lock: -1}
 	ok := false

@@ -52,10 +52,9 @@ type LinkEndpoint interface {
 
 // GSOTypeFilter is implemented by links that take super-packets
 // (CapabilitySoftwareGSO or CapabilityHardwareGSO) only of some GSO types,
-// e.g. a PACKET_MMAP link whose device has TSO turned off: the kernel
-// would drop rather than segment those. The NIC looks it up once at
-// creation and asks once per super-packet; a refused one is segmented by
-// the stack (writeSegments).
+// e.g. a PACKET_MMAP link without vnet headers for the kernel to segment
+// by. The NIC looks it up once at creation and asks once per super-packet;
+// a refused one is segmented by the stack (writeSegments).
 type GSOTypeFilter interface {
 	// AcceptsGSO reports whether the link segments super-packets of type
 	// t itself. It runs on the packet path: no locks, no allocation.

@@ -93,7 +93,7 @@ func (e *Endpoint) RefreshOffloads() error {
 	names, active, err := deviceFeatures(e.ctlFD, e.name)
 	if err != nil {
 		e.gsoOK.Store(0)
-		return fmt.Errorf("packetmmap: read offload features of %q (super-packets are segmented in software): %w", e.name, err)
+		return fmt.Errorf("packetmmap: read offload features of %q (super-packets are segmented by the kernel in software): %w", e.name, err)
 	}
 	e.gsoOK.Store(gsoMaskFromFeatures(names, active))
 	return nil

@@ -29,9 +29,10 @@ const (
 	// memory and about 200 µs of buffering at 1 Mpps.
 	DefaultRXFrames = 240
 	// DefaultTXFrames sizes each TX ring. The kernel sends a batch inside
-	// the kick, so a ring only ever holds about one batch: 120 frames
-	// (8 MiB) leave room for two. With vnet headers a writer has two rings
-	// (the second for the kernel's software segmentation: doc.go).
+	// the kick, so a bypass ring only ever holds about one batch: 120
+	// frames (8 MiB) leave room for two. With vnet headers a writer has a
+	// second ring of this size for the kernel's software segmentation
+	// (doc.go), whose frames may also wait in a qdisc.
 	DefaultTXFrames = 120
 
 	tpacketAlign   = 16
@@ -257,8 +258,9 @@ func (e *Endpoint) MaxHeaderLength() uint16 { return ethHdrLen }
 func (e *Endpoint) LinkAddress() stack.LinkAddress { return e.addr }
 
 // Capabilities implements stack.LinkEndpoint. With vnet headers the kernel
-// completes checksums and segments super-packets on TX, of the types the
-// device has segmentation offload for (AcceptsGSO).
+// completes checksums and segments super-packets on TX: the device where
+// it has the offload (DeviceGSO), else the kernel's software GSO through
+// the writer's second ring (AcceptsGSO).
 func (e *Endpoint) Capabilities() stack.LinkEndpointCapabilities {
 	c := stack.CapabilityResolutionRequired | stack.CapabilityRXChecksumOffload
 	if e.vnet {

@@ -302,7 +302,8 @@ func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 // TestKernelSegmentsForTSOOffDevice: a super-packet for a device without
 // TSO goes through the writer's kernelGSO ring to the kernel's software
 // segmentation, and the peer receives its gso_size segments, each a valid
-// IPv4 packet; TXKernelGSO counts it.
+// IPv4 packet, in order with the ordinary packets written before and after
+// it in the same batch; TXKernelGSO counts it.
 func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
 	netnstest.RequireRoot(t)
 	rns := netnstest.New(t, "pmk")
@@ -345,19 +346,30 @@ func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
 	}
 	defer unix.Close(rx)
 
-	const payload = 4000
-	super := make([]byte, 14+20+20+payload)
-	header.EncodeEthernet(super, [6]byte{0x02, 0, 0, 0, 0, 2}, ep.LinkAddress(), header.EtherTypeIPv4)
-	header.EncodeIPv4(super[14:], header.IPv4Fields{TotalLength: 40 + payload, TTL: 64, Protocol: header.IPv4ProtocolTCP,
-		Src: [4]byte{198, 18, 0, 1}, Dst: [4]byte{198, 18, 0, 2}})
-	header.EncodeTCP(super[34:], header.TCPFields{SrcPort: 1, DstPort: 2, Flags: header.TCPFlagACK, WindowSize: 1000})
-	pkt := s.Frames().Get()
-	pkt.SetLen(len(super))
-	copy(pkt.Data(), super)
-	pkt.GSO = stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40}
-	l := stack.MakePacketBufferList(1)
+	tcp := func(payload int) []byte {
+		f := make([]byte, 14+20+20+payload)
+		header.EncodeEthernet(f, [6]byte{0x02, 0, 0, 0, 0, 2}, ep.LinkAddress(), header.EtherTypeIPv4)
+		header.EncodeIPv4(f[14:], header.IPv4Fields{TotalLength: uint16(40 + payload), TTL: 64, Protocol: header.IPv4ProtocolTCP,
+			Src: [4]byte{198, 18, 0, 1}, Dst: [4]byte{198, 18, 0, 2}})
+		header.EncodeTCP(f[34:], header.TCPFields{SrcPort: 1, DstPort: 2, Flags: header.TCPFlagACK, WindowSize: 1000})
+		return f
+	}
+	l := stack.MakePacketBufferList(3)
 	l.Queue = w.ID()
-	l.PushBack(pkt)
+	for _, c := range []struct {
+		frame []byte
+		gso   stack.GSO
+	}{
+		{tcp(100), stack.GSO{}},
+		{tcp(4000), stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40}},
+		{tcp(200), stack.GSO{}},
+	} {
+		pkt := s.Frames().Get()
+		pkt.SetLen(len(c.frame))
+		copy(pkt.Data(), c.frame)
+		pkt.GSO = c.gso
+		l.PushBack(pkt)
+	}
 	if _, err := ep.WritePackets(l); err != nil {
 		t.Fatalf("WritePackets: %v", err)
 	}
@@ -378,8 +390,8 @@ func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
 		}
 		lens = append(lens, int(ip.TotalLength())-40)
 	}
-	if want := []int{1400, 1400, 1200}; !slices.Equal(lens, want) {
-		t.Errorf("host received TCP payloads of %v bytes, want %v (the super-packet cut by the kernel)", lens, want)
+	if want := []int{100, 1400, 1400, 1200, 200}; !slices.Equal(lens, want) {
+		t.Errorf("host received TCP payloads of %v bytes, want %v (the super-packet cut by the kernel, in order)", lens, want)
 	}
 	if st := ep.Stats(); st.TXKernelGSO != 1 || st.TXRefused != 0 {
 		t.Errorf("TXKernelGSO = %d, TXRefused = %d; want 1, 0", st.TXKernelGSO, st.TXRefused)

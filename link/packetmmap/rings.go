@@ -265,43 +265,73 @@ func newTXRing(e *Endpoint, o *Options, kernelGSO bool) (t *txRing, err error) {
 }
 
 // write copies the batch into free TX slots, releases the packets and kicks
-// the kernel once. Super-packets of a GSO type outside devGSO (the types the
+// the kernel. Super-packets of a GSO type outside devGSO (the types the
 // device segments itself) go to the kernelGSO ring gso instead, if there is
-// one, kicked once too.
+// one. Order is kept, as a link must: when consecutive frames change
+// rings, the first ring is kicked before the second gets a frame (one
+// more sendto, on ports without the offload only); and while frames of the
+// gso ring may still be queued in a qdisc, every frame takes that ring, so
+// that none overtakes a segment of an earlier super-packet.
 func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso *txRing, devGSO uint32) (int, error) {
+	allGSO := gso != nil && gso.busy()
+	var err error
+	cur, pending := t, 0 // the ring of the frames put since the last kick
 	var sent, sentGSO int
 	var bytes, bytesGSO uint64
 	for _, pkt := range pkts.AsSlice() {
-		n := uint64(pkt.Len())
-		switch {
-		case gso != nil && pkt.GSO.Type != stack.GSONone && devGSO&(1<<pkt.GSO.Type) == 0:
-			if gso.put(pkt, maxFrame, vnet) {
+		r := t
+		if allGSO || gso != nil && pkt.GSO.Type != stack.GSONone && devGSO&(1<<pkt.GSO.Type) == 0 {
+			r = gso
+		}
+		if r != cur && pending > 0 {
+			if kerr := cur.kick(); kerr != nil {
+				err = kerr
+			}
+			pending = 0
+		}
+		cur = r
+		if r.put(pkt, maxFrame, vnet) {
+			pending++
+			n := uint64(pkt.Len())
+			if r == t {
+				sent++
+				bytes += n
+			} else {
 				sentGSO++
 				bytesGSO += n
+				if pkt.GSO.Type != stack.GSONone {
+					gso.kernelGSO.Add(1)
+				}
 			}
-		case t.put(pkt, maxFrame, vnet):
-			sent++
-			bytes += n
 		}
 		pkt.Release()
 	}
-	var err error
-	if sentGSO > 0 {
-		gso.kernelGSO.Add(uint64(sentGSO))
-		gso.packets.Add(uint64(sentGSO))
-		gso.bytes.Add(bytesGSO)
-		err = gso.kick()
-	}
-	// One kick for the whole batch: the kernel sends every SEND_REQUEST
-	// frame inside this call.
-	if sent > 0 {
-		t.packets.Add(uint64(sent))
-		t.bytes.Add(bytes)
-		if kerr := t.kick(); kerr != nil {
+	// One kick for the batch, or for its last run of one ring's frames:
+	// the kernel sends every SEND_REQUEST frame inside this call.
+	if pending > 0 {
+		if kerr := cur.kick(); kerr != nil {
 			err = kerr
 		}
 	}
+	if sent > 0 {
+		t.packets.Add(uint64(sent))
+		t.bytes.Add(bytes)
+	}
+	if sentGSO > 0 {
+		gso.packets.Add(uint64(sentGSO))
+		gso.bytes.Add(bytesGSO)
+	}
 	return sent + sentGSO, err
+}
+
+// busy reports whether the frame last put on the ring has not yet been
+// released by the kernel: it may still wait in a qdisc.
+func (t *txRing) busy() bool {
+	last := t.head - 1
+	if last < 0 {
+		last = len(t.frames) - 1
+	}
+	return loadStatus(t.frames[last]) != unix.TP_STATUS_AVAILABLE
 }
 
 // addStats adds the ring's counters to s.
@@ -352,7 +382,11 @@ func (t *txRing) put(pkt *stack.PacketBuffer, maxFrame int, vnet bool) bool {
 // it (tpacket_snd, "skb was destructed already"), so every later kick
 // fails on the same frame and the ring stops for good. After
 // maxStuckKicks such kicks on one frame, kick makes that frame's header
-// invalid; with PACKET_LOSS the kernel then skips it and goes on.
+// invalid; with PACKET_LOSS the kernel then skips it and goes on. On the
+// kernelGSO ring a frame is a super-packet: if the device drops one of its
+// segments, the next kick sends the whole super-packet again, so segments
+// that had gone out arrive twice (TCP discards the duplicates); a full
+// qdisc refuses it the same way.
 func (t *txRing) kick() error {
 	err := unix.Sendto(t.fd, nil, unix.MSG_DONTWAIT, nil)
 	if err == nil || errors.Is(err, unix.EAGAIN) {
