@@ -300,100 +300,149 @@ func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 }
 
 // TestKernelSegmentsForTSOOffDevice: a super-packet for a device without
-// TSO goes through the writer's kernelGSO ring to the kernel's software
-// segmentation, and the peer receives its gso_size segments, each a valid
-// IPv4 packet, in order with the ordinary packets written before and after
-// it in the same batch; TXKernelGSO counts it.
+// the matching segmentation offload goes through the writer's kernelGSO
+// ring to the kernel's software segmentation, for each GSO type the stack
+// hands over (TCP over IPv4 and IPv6, UDP L4), and the peer receives its
+// gso_size segments in order with the ordinary packets written before and
+// after it in the same batch; TXKernelGSO counts it.
 func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
 	netnstest.RequireRoot(t)
-	rns := netnstest.New(t, "pmk")
-	hns := netnstest.New(t, "pmkh")
-	netnstest.Veth(t, rns, "r0", hns, "h0")
-	rns.Run("ethtool", "-K", "r0", "tso", "off")
-
-	s := stack.New(stack.Options{})
-	w, err := s.NewWorker()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ep *packetmmap.Endpoint
-	if err := rns.Do(func() (err error) {
-		ep, err = packetmmap.New(packetmmap.Options{Interface: "r0", RXFrames: 32, TXFrames: 32})
-		return err
-	}); err != nil {
-		t.Fatalf("packetmmap.New: %v", err)
-	}
-	defer ep.Close()
-	ep.Attach(&memlink.Capture{})
-	if ep.DeviceGSO(stack.GSOTCPv4) || !ep.AcceptsGSO(stack.GSOTCPv4) {
-		t.Fatalf("TSO off: DeviceGSO = %v, AcceptsGSO = %v; want false, true", ep.DeviceGSO(stack.GSOTCPv4), ep.AcceptsGSO(stack.GSOTCPv4))
-	}
-
-	var rx int
-	if err := hns.Do(func() error {
-		ifc, err := net.InterfaceByName("h0")
-		if err != nil {
-			return err
-		}
-		if rx, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_IP))); err != nil {
-			return err
-		}
-		tv := unix.NsecToTimeval((300 * time.Millisecond).Nanoseconds())
-		_ = unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-		return unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: ifc.Index})
-	}); err != nil {
-		t.Fatalf("host packet socket: %v", err)
-	}
-	defer unix.Close(rx)
-
-	tcp := func(payload int) []byte {
-		f := make([]byte, 14+20+20+payload)
-		header.EncodeEthernet(f, [6]byte{0x02, 0, 0, 0, 0, 2}, ep.LinkAddress(), header.EtherTypeIPv4)
-		header.EncodeIPv4(f[14:], header.IPv4Fields{TotalLength: uint16(40 + payload), TTL: 64, Protocol: header.IPv4ProtocolTCP,
-			Src: [4]byte{198, 18, 0, 1}, Dst: [4]byte{198, 18, 0, 2}})
-		header.EncodeTCP(f[34:], header.TCPFields{SrcPort: 1, DstPort: 2, Flags: header.TCPFlagACK, WindowSize: 1000})
-		return f
-	}
-	l := stack.MakePacketBufferList(3)
-	l.Queue = w.ID()
+	src4, dst4 := [4]byte{198, 18, 0, 1}, [4]byte{198, 18, 0, 2}
+	src6 := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}
+	dst6 := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 2}
 	for _, c := range []struct {
-		frame []byte
-		gso   stack.GSO
+		name    string
+		off     []string // ethtool -K r0 features to turn off
+		gso     stack.GSO
+		payload int
+		want    []int // the payloads the peer receives: small, segments, small
 	}{
-		{tcp(100), stack.GSO{}},
-		{tcp(4000), stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40}},
-		{tcp(200), stack.GSO{}},
+		{"tcp4", []string{"tso", "off"},
+			stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40},
+			4000, []int{100, 1400, 1400, 1200, 200}},
+		{"tcp6", []string{"tso", "off"},
+			stack.GSO{Type: stack.GSOTCPv6, NeedsCsum: true, CsumStart: 40, CsumOffset: 16, MSS: 1400, HdrLen: 60},
+			3000, []int{100, 1400, 1400, 200, 200}},
+		{"udp4", []string{"tx-udp-segmentation", "off"},
+			stack.GSO{Type: stack.GSOUDPL4, NeedsCsum: true, CsumStart: 20, CsumOffset: 6, MSS: 1000, HdrLen: 28},
+			3000, []int{100, 1000, 1000, 1000, 200}},
 	} {
-		pkt := s.Frames().Get()
-		pkt.SetLen(len(c.frame))
-		copy(pkt.Data(), c.frame)
-		pkt.GSO = c.gso
-		l.PushBack(pkt)
-	}
-	if _, err := ep.WritePackets(l); err != nil {
-		t.Fatalf("WritePackets: %v", err)
-	}
+		t.Run(c.name, func(t *testing.T) {
+			rns := netnstest.New(t, "pmk")
+			hns := netnstest.New(t, "pmkh")
+			netnstest.Veth(t, rns, "r0", hns, "h0")
+			rns.Run(append([]string{"ethtool", "-K", "r0"}, c.off...)...)
 
-	var lens []int
-	buf := make([]byte, 70000)
-	for {
-		n, _, err := unix.Recvfrom(rx, buf, 0)
-		if err != nil {
-			break
-		}
-		ip := header.IPv4(buf[14:n])
-		if header.ValidateIPv4(ip) != nil || ip.SourceAddress() != [4]byte{198, 18, 0, 1} {
-			continue
-		}
-		if !ip.IsChecksumValid() {
-			t.Errorf("segment with a bad IPv4 header checksum: % x", buf[14:34])
-		}
-		lens = append(lens, int(ip.TotalLength())-40)
-	}
-	if want := []int{100, 1400, 1400, 1200, 200}; !slices.Equal(lens, want) {
-		t.Errorf("host received TCP payloads of %v bytes, want %v (the super-packet cut by the kernel, in order)", lens, want)
-	}
-	if st := ep.Stats(); st.TXKernelGSO != 1 || st.TXRefused != 0 {
-		t.Errorf("TXKernelGSO = %d, TXRefused = %d; want 1, 0", st.TXKernelGSO, st.TXRefused)
+			s := stack.New(stack.Options{})
+			w, err := s.NewWorker()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ep *packetmmap.Endpoint
+			if err := rns.Do(func() (err error) {
+				ep, err = packetmmap.New(packetmmap.Options{Interface: "r0", RXFrames: 32, TXFrames: 32})
+				return err
+			}); err != nil {
+				t.Fatalf("packetmmap.New: %v", err)
+			}
+			defer ep.Close()
+			ep.Attach(&memlink.Capture{})
+			if ep.DeviceGSO(c.gso.Type) || !ep.AcceptsGSO(c.gso.Type) {
+				t.Fatalf("DeviceGSO = %v, AcceptsGSO = %v; want false, true", ep.DeviceGSO(c.gso.Type), ep.AcceptsGSO(c.gso.Type))
+			}
+
+			var rx int
+			if err := hns.Do(func() error {
+				ifc, err := net.InterfaceByName("h0")
+				if err != nil {
+					return err
+				}
+				if rx, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL))); err != nil {
+					return err
+				}
+				tv := unix.NsecToTimeval((300 * time.Millisecond).Nanoseconds())
+				_ = unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+				return unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index})
+			}); err != nil {
+				t.Fatalf("host packet socket: %v", err)
+			}
+			defer unix.Close(rx)
+
+			// frame builds a packet of the case's protocol with n
+			// payload bytes.
+			l4 := int(c.gso.HdrLen) - int(c.gso.CsumStart)
+			frame := func(n int) []byte {
+				ipLen := int(c.gso.CsumStart)
+				f := make([]byte, 14+ipLen+l4+n)
+				et := header.EtherTypeIPv4
+				if c.gso.Type == stack.GSOTCPv6 {
+					et = header.EtherTypeIPv6
+				}
+				header.EncodeEthernet(f, [6]byte{0x02, 0, 0, 0, 0, 2}, ep.LinkAddress(), et)
+				proto := header.IPv4ProtocolTCP
+				if c.gso.Type == stack.GSOUDPL4 {
+					proto = header.IPv4ProtocolUDP
+				}
+				if et == header.EtherTypeIPv6 {
+					header.EncodeIPv6(f[14:], header.IPv6Fields{PayloadLength: uint16(l4 + n), NextHeader: proto, HopLimit: 64, Src: src6, Dst: dst6})
+				} else {
+					header.EncodeIPv4(f[14:], header.IPv4Fields{TotalLength: uint16(ipLen + l4 + n), TTL: 64, Protocol: proto, Src: src4, Dst: dst4})
+				}
+				if proto == header.IPv4ProtocolUDP {
+					header.EncodeUDP(f[14+ipLen:], header.UDPFields{SrcPort: 1, DstPort: 2, Length: uint16(l4 + n)})
+				} else {
+					header.EncodeTCP(f[14+ipLen:], header.TCPFields{SrcPort: 1, DstPort: 2, Flags: header.TCPFlagACK, WindowSize: 1000})
+				}
+				return f
+			}
+			l := stack.MakePacketBufferList(3)
+			l.Queue = w.ID()
+			for _, p := range []struct {
+				n   int
+				gso stack.GSO
+			}{{100, stack.GSO{}}, {c.payload, c.gso}, {200, stack.GSO{}}} {
+				f := frame(p.n)
+				pkt := s.Frames().Get()
+				pkt.SetLen(len(f))
+				copy(pkt.Data(), f)
+				pkt.GSO = p.gso
+				l.PushBack(pkt)
+			}
+			if _, err := ep.WritePackets(l); err != nil {
+				t.Fatalf("WritePackets: %v", err)
+			}
+
+			var got []int
+			buf := make([]byte, 70000)
+			for {
+				n, _, err := unix.Recvfrom(rx, buf, 0)
+				if err != nil {
+					break
+				}
+				switch b := buf[14:n]; binary.BigEndian.Uint16(buf[12:14]) {
+				case uint16(header.EtherTypeIPv4):
+					ip := header.IPv4(b)
+					if header.ValidateIPv4(ip) != nil || ip.SourceAddress() != src4 {
+						continue
+					}
+					if !ip.IsChecksumValid() {
+						t.Errorf("segment with a bad IPv4 header checksum: % x", b[:20])
+					}
+					got = append(got, int(ip.TotalLength())-ip.HeaderLength()-l4)
+				case uint16(header.EtherTypeIPv6):
+					ip := header.IPv6(b)
+					if header.ValidateIPv6(ip) != nil || ip.SourceAddress() != src6 {
+						continue
+					}
+					got = append(got, int(ip.PayloadLength())-l4)
+				}
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("host received payloads of %v bytes, want %v (the super-packet cut by the kernel, in order)", got, c.want)
+			}
+			if st := ep.Stats(); st.TXKernelGSO != 1 || st.TXRefused != 0 {
+				t.Errorf("TXKernelGSO = %d, TXRefused = %d; want 1, 0", st.TXKernelGSO, st.TXRefused)
+			}
+		})
 	}
 }
