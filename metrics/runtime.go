@@ -83,7 +83,9 @@ func (c *Collector) collectLinks(ch chan<- prometheus.Metric, links []LinkSample
 			m.txRingFull.emit(ch, float64(q.RingFull), l.Interface, q.Queue)
 			m.txTooBig.emit(ch, float64(q.TooBig), l.Interface, q.Queue)
 			m.txErrors.emit(ch, float64(q.Errors), l.Interface, q.Queue)
-			m.txKernelGSO.emit(ch, float64(q.KernelGSO), l.Interface, q.Queue)
+			if l.Mode == "packetmmap" { // the only link that hands super-packets to the kernel
+				m.txKernelGSO.emit(ch, float64(q.KernelGSO), l.Interface, q.Queue)
+			}
 		}
 	}
 }
