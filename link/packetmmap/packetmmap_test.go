@@ -38,31 +38,51 @@ func TestOptionsValidation(t *testing.T) {
 	}
 }
 
+// vethEndpoint is a PACKET_MMAP endpoint on r0 of a veth pair whose peer h0
+// is in another namespace, with a stack and worker to write through.
+type vethEndpoint struct {
+	rns, hns *netnstest.NS
+	s        *stack.Stack
+	w        *stack.Worker
+	ep       *packetmmap.Endpoint
+	capture  *memlink.Capture // the endpoint's dispatcher
+}
+
+// openVethEndpoint makes the namespaces (named from prefix) and the veth,
+// runs before (if not nil) ahead of opening the endpoint on r0 with opts
+// (Interface, RXFrames and TXFrames filled in), and closes it at cleanup.
+func openVethEndpoint(t *testing.T, prefix string, opts packetmmap.Options, before func(rns, hns *netnstest.NS)) *vethEndpoint {
+	t.Helper()
+	v := &vethEndpoint{rns: netnstest.New(t, prefix), hns: netnstest.New(t, prefix+"h"), s: stack.New(stack.Options{}), capture: &memlink.Capture{}}
+	netnstest.Veth(t, v.rns, "r0", v.hns, "h0")
+	if before != nil {
+		before(v.rns, v.hns)
+	}
+	var err error
+	if v.w, err = v.s.NewWorker(); err != nil {
+		t.Fatal(err)
+	}
+	opts.Interface, opts.RXFrames, opts.TXFrames = "r0", 32, 32
+	if err := v.rns.Do(func() (err error) {
+		v.ep, err = packetmmap.New(opts)
+		return err
+	}); err != nil {
+		t.Fatalf("packetmmap.New: %v", err)
+	}
+	t.Cleanup(v.ep.Close)
+	v.ep.Attach(v.capture)
+	return v
+}
+
 // TestRXAndTXOnVeth receives the frames a real Linux host sends (its ARP
 // requests) through the RX ring, and sends a frame through the TX ring that
 // a raw socket on the host receives byte for byte.
 func TestRXAndTXOnVeth(t *testing.T) {
 	netnstest.RequireRoot(t)
-	rns := netnstest.New(t, "pm")
-	hns := netnstest.New(t, "pmh")
-	netnstest.Veth(t, rns, "r0", hns, "h0")
-	hns.Run("ip", "addr", "add", "198.18.0.2/24", "dev", "h0")
-
-	s := stack.New(stack.Options{})
-	w, err := s.NewWorker()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ep *packetmmap.Endpoint
-	if err := rns.Do(func() (err error) {
-		ep, err = packetmmap.New(packetmmap.Options{Interface: "r0", RXFrames: 32, TXFrames: 32})
-		return err
-	}); err != nil {
-		t.Fatalf("packetmmap.New: %v", err)
-	}
-	defer ep.Close()
-	c := &memlink.Capture{}
-	ep.Attach(c)
+	v := openVethEndpoint(t, "pm", packetmmap.Options{}, func(_, hns *netnstest.NS) {
+		hns.Run("ip", "addr", "add", "198.18.0.2/24", "dev", "h0")
+	})
+	hns, s, w, ep, c := v.hns, v.s, v.w, v.ep, v.capture
 
 	// The host resolves 198.18.0.1: its ARP request arrives on r0.
 	ping := hns.Command("ping", "-c", "3", "-i", "0.2", "-W", "1", "198.18.0.1")
@@ -160,27 +180,11 @@ func hostSocket(t *testing.T, ns *netnstest.NS, dev string, timeout time.Duratio
 // the packet's own headers, or the router could not finish it.
 func TestChecksumNotReadyWithoutVnetHdr(t *testing.T) {
 	netnstest.RequireRoot(t)
-	rns := netnstest.New(t, "pmc")
-	hns := netnstest.New(t, "pmch")
-	netnstest.Veth(t, rns, "r0", hns, "h0")
-	hns.Run("ip", "addr", "add", "198.18.0.2/24", "dev", "h0")
-	hns.Run("ethtool", "-K", "h0", "tx", "on")
-
-	s := stack.New(stack.Options{})
-	w, err := s.NewWorker()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ep *packetmmap.Endpoint
-	if err := rns.Do(func() (err error) {
-		ep, err = packetmmap.New(packetmmap.Options{Interface: "r0", RXFrames: 32, TXFrames: 32, NoVnetHdr: true})
-		return err
-	}); err != nil {
-		t.Fatalf("packetmmap.New: %v", err)
-	}
-	defer ep.Close()
-	c := &memlink.Capture{}
-	ep.Attach(c)
+	v := openVethEndpoint(t, "pmc", packetmmap.Options{NoVnetHdr: true}, func(_, hns *netnstest.NS) {
+		hns.Run("ip", "addr", "add", "198.18.0.2/24", "dev", "h0")
+		hns.Run("ethtool", "-K", "h0", "tx", "on")
+	})
+	hns, w, ep, c := v.hns, v.w, v.ep, v.capture
 	mac := ep.LinkAddress()
 	hns.Run("ip", "neigh", "add", "198.18.0.1", "lladdr", mac.String(), "dev", "h0")
 
@@ -225,25 +229,9 @@ func TestChecksumNotReadyWithoutVnetHdr(t *testing.T) {
 // stopped the interface's TX for good.
 func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 	netnstest.RequireRoot(t)
-	rns := netnstest.New(t, "pmr")
-	hns := netnstest.New(t, "pmrh")
-	netnstest.Veth(t, rns, "r0", hns, "h0")
-
-	s := stack.New(stack.Options{})
-	w, err := s.NewWorker()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ep *packetmmap.Endpoint
-	if err := rns.Do(func() (err error) {
-		ep, err = packetmmap.New(packetmmap.Options{Interface: "r0", RXFrames: 32, TXFrames: 32})
-		return err
-	}); err != nil {
-		t.Fatalf("packetmmap.New: %v", err)
-	}
-	defer ep.Close()
-	ep.Attach(&memlink.Capture{})
-	rns.Run("ethtool", "-K", "r0", "tso", "off") // not refreshed: the endpoint still sees TSO on
+	v := openVethEndpoint(t, "pmr", packetmmap.Options{}, nil)
+	hns, s, w, ep := v.hns, v.s, v.w, v.ep
+	v.rns.Run("ethtool", "-K", "r0", "tso", "off") // not refreshed: the endpoint still sees TSO on
 
 	rx := hostSocket(t, hns, "h0", 200*time.Millisecond)
 
@@ -328,25 +316,10 @@ func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
 			3000, []int{100, 1000, 1000, 1000, 200}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rns := netnstest.New(t, "pmk")
-			hns := netnstest.New(t, "pmkh")
-			netnstest.Veth(t, rns, "r0", hns, "h0")
-			rns.Run(append([]string{"ethtool", "-K", "r0"}, c.off...)...)
-
-			s := stack.New(stack.Options{})
-			w, err := s.NewWorker()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ep *packetmmap.Endpoint
-			if err := rns.Do(func() (err error) {
-				ep, err = packetmmap.New(packetmmap.Options{Interface: "r0", RXFrames: 32, TXFrames: 32})
-				return err
-			}); err != nil {
-				t.Fatalf("packetmmap.New: %v", err)
-			}
-			defer ep.Close()
-			ep.Attach(&memlink.Capture{})
+			v := openVethEndpoint(t, "pmk", packetmmap.Options{}, func(rns, _ *netnstest.NS) {
+				rns.Run(append([]string{"ethtool", "-K", "r0"}, c.off...)...)
+			})
+			hns, s, w, ep := v.hns, v.s, v.w, v.ep
 			if ep.DeviceGSO(c.gso.Type) || !ep.AcceptsGSO(c.gso.Type) {
 				t.Fatalf("DeviceGSO = %v, AcceptsGSO = %v; want false, true", ep.DeviceGSO(c.gso.Type), ep.AcceptsGSO(c.gso.Type))
 			}
