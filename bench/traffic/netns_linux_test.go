@@ -294,8 +294,13 @@ func TestCommandLine(t *testing.T) {
 		t.Fatalf("bench recv printed %q (%v); want one JSON line with the seven fields", rout.String(), err)
 	}
 	t.Logf("gen: %s recv: %s", strings.TrimSpace(string(genOut)), strings.TrimSpace(rout.String()))
-	if *g.Sent < 9000 || *g.Sent > 10100 || *r.Received != *g.Sent || *r.MaxSeq+1 != *g.Sent || *r.Duplicates != 0 || *r.Reordered != 0 {
-		t.Errorf("sent %d (want ~10000 at 20 kpps for 0.5 s), received %d, max_seq %d, dup %d, reordered %d", *g.Sent, *r.Received, *r.MaxSeq, *r.Duplicates, *r.Reordered)
+	// The count must add up, but not to the last frame: the other test
+	// packages run beside this one, and on two busy CPUs a veth's
+	// 256-slot ring can overflow for a moment even at 20 kpps (CI once
+	// saw 9,888 of 10,000). Loss is what the receiver measures, not a fault.
+	if *g.Sent < 9000 || *g.Sent > 10100 || *r.Received > *g.Sent || *r.Received < *g.Sent*95/100 ||
+		*r.MaxSeq >= *g.Sent || *r.MaxSeq+1 < *r.Received || *r.Duplicates != 0 || *r.Reordered != 0 {
+		t.Errorf("sent %d (want ~10000 at 20 kpps for 0.5 s), received %d (want ≥ 95 %%, ≤ sent), max_seq %d, dup %d, reordered %d", *g.Sent, *r.Received, *r.MaxSeq, *r.Duplicates, *r.Reordered)
 	}
 	if *r.P50 <= 0 || *r.P99 > 10000 || *r.Max < *r.P99 {
 		t.Errorf("latency p50 %v p99 %v max %v µs: not sane", *r.P50, *r.P99, *r.Max)
