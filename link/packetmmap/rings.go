@@ -276,7 +276,7 @@ func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso
 	allGSO := gso != nil && gso.busy()
 	var err error
 	cur, pending := t, 0 // the ring of the frames put since the last kick
-	var sent, sentGSO int
+	var sent, sentGSO, supers int
 	var bytes, bytesGSO uint64
 	for _, pkt := range pkts.AsSlice() {
 		r := t
@@ -300,7 +300,7 @@ func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso
 				sentGSO++
 				bytesGSO += n
 				if pkt.GSO.Type != stack.GSONone {
-					gso.kernelGSO.Add(1)
+					supers++
 				}
 			}
 		}
@@ -320,6 +320,7 @@ func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso
 	if sentGSO > 0 {
 		gso.packets.Add(uint64(sentGSO))
 		gso.bytes.Add(bytesGSO)
+		gso.kernelGSO.Add(uint64(supers))
 	}
 	return sent + sentGSO, err
 }
