@@ -14,7 +14,8 @@ import (
 // one Micro per (package, benchmark) in order of first appearance, holding
 // every -count sample. The time per unit comes from a custom metric when the
 // benchmark reports one (ns/packet, then ns/lookup, then any other ns/…),
-// else from ns/op; AllocsPerOp and BytesPerOp are the largest seen, so an
+// else from ns/op; each further ns/packet-X metric adds a row named
+// "… [X]"; AllocsPerOp and BytesPerOp are the largest seen, so an
 // occasional allocation is not hidden. Lines that are not results are
 // ignored; only a read error is returned.
 func ParseGoBench(r io.Reader) ([]Micro, error) {
@@ -116,6 +117,24 @@ func ParseGoBench(r io.Reader) ([]Micro, error) {
 			AllocsPerOp: a.allocs,
 			BytesPerOp:  a.bytes,
 		})
+		// A benchmark that times a packet two ways (ns/packet and, say,
+		// ns/packet-total) gets a row for each, so neither is hidden.
+		var also []string
+		for u := range a.metrics {
+			if strings.HasPrefix(u, "ns/packet-") {
+				also = append(also, u)
+			}
+		}
+		slices.Sort(also)
+		for _, u := range also {
+			out = append(out, Micro{
+				Name:        a.name + " [" + strings.TrimPrefix(u, "ns/packet-") + "]",
+				NsPerOp:     a.metrics[u],
+				Unit:        "packet",
+				AllocsPerOp: a.allocs,
+				BytesPerOp:  a.bytes,
+			})
+		}
 	}
 	return out, nil
 }

@@ -71,6 +71,7 @@ BenchmarkNoUnit-2	  500	  10
 pkg: example.com/m/ipv4
 BenchmarkLookup/batch-2   	 1000	  7 ns/op
 BenchmarkBoth-2   	 10	  100 ns/op	 3 ns/lookup	 7 ns/packet
+BenchmarkTwo-2   	 10	  100 ns/op	 4 ns/packet	 6 ns/packet-total	 0 B/op	 1 allocs/op
 PASS
 `
 	ms, err := ParseGoBench(strings.NewReader(in))
@@ -82,6 +83,8 @@ PASS
 		{Name: "stack Seg/size-1500", NsPerOp: []float64{19.5}, Unit: "segment"},
 		{Name: "ipv4 Lookup/batch", NsPerOp: []float64{7}, Unit: "op"},
 		{Name: "ipv4 Both", NsPerOp: []float64{7}, Unit: "packet"},
+		{Name: "ipv4 Two", NsPerOp: []float64{4}, Unit: "packet", AllocsPerOp: 1},
+		{Name: "ipv4 Two [total]", NsPerOp: []float64{6}, Unit: "packet", AllocsPerOp: 1},
 	}
 	if !reflect.DeepEqual(ms, want) {
 		t.Errorf("got  %+v\nwant %+v", ms, want)
