@@ -77,6 +77,10 @@ type Stats struct {
 	RXPackets, RXBytes uint64
 	// RXTruncated frames were longer than a ring frame and were dropped.
 	RXTruncated uint64
+	// RXOutgoing frames were the host's own, sent on the interface and
+	// handed back by a kernel too old to keep them from the fanout group
+	// (before Linux 6.9); they were dropped.
+	RXOutgoing uint64
 	// KernelDrops are PACKET_STATISTICS tp_drops: frames the kernel could
 	// not place because the RX ring was full.
 	KernelDrops        uint64
@@ -106,9 +110,13 @@ type Endpoint struct {
 	addr    stack.LinkAddress
 	mtu     atomic.Uint32
 	vnet    bool
-	frameSz int
-	rx      []*rxRing
-	tx      []*txRing
+	// fanoutSeesOutgoing is set when the kernel refused
+	// PACKET_FANOUT_FLAG_IGNORE_OUTGOING, so the RX rings receive the
+	// frames sent on the interface too (and drop them).
+	fanoutSeesOutgoing bool
+	frameSz            int
+	rx                 []*rxRing
+	tx                 []*txRing
 	// gsoTX[i] is writer i's ring for super-packets the device cannot
 	// segment, which the kernel segments in software (see newTXRing);
 	// nil without vnet headers.
@@ -360,6 +368,7 @@ func (e *Endpoint) Stats() Stats {
 		s.RXPackets += r.packets.Load()
 		s.RXBytes += r.bytes.Load()
 		s.RXTruncated += r.truncated.Load()
+		s.RXOutgoing += r.outgoing.Load()
 		s.KernelDrops += r.kernelDrops()
 	}
 	for _, t := range e.tx {

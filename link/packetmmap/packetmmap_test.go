@@ -419,3 +419,58 @@ func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
 		})
 	}
 }
+
+// TestRXRingsDoNotSeeSentFrames: frames sent on the interface through the
+// qdisc (as the kernel-segmentation ring sends super-packets) must not come
+// back through the RX fanout group. A fanout group ignores the sockets'
+// PACKET_IGNORE_OUTGOING; without PACKET_FANOUT_FLAG_IGNORE_OUTGOING every
+// forwarded segment was cloned, copied into an RX ring on the sending CPU
+// and dropped by the stack.
+func TestRXRingsDoNotSeeSentFrames(t *testing.T) {
+	netnstest.RequireRoot(t)
+	v := openVethEndpoint(t, "pmo", packetmmap.Options{Queues: 2}, nil)
+	host := hostSocket(t, v.hns, "h0", 2*time.Second)
+	const n = 20
+	if err := v.rns.Do(func() error {
+		ifc, err := net.InterfaceByName("r0")
+		if err != nil {
+			return err
+		}
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		f := make([]byte, 60)
+		copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		mac := v.ep.LinkAddress()
+		copy(f[6:12], mac[:])
+		binary.BigEndian.PutUint16(f[12:14], testEtherType)
+		to := &unix.SockaddrLinklayer{Protocol: htons(testEtherType), Ifindex: ifc.Index, Halen: 6}
+		for i := range n {
+			f[14] = byte(i)
+			if err := unix.Sendto(fd, f, 0, to); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("sending on r0: %v", err)
+	}
+	// The frames left: the host got them all.
+	buf := make([]byte, 2048)
+	for i := range n {
+		if _, _, err := unix.Recvfrom(host, buf, 0); err != nil {
+			t.Fatalf("host received %d of %d frames: %v", i, n, err)
+		}
+	}
+	for q := range 2 {
+		v.ep.Poll(v.w, q)
+	}
+	if got := len(v.capture.Frames); got != 0 {
+		t.Errorf("the RX rings handed %d of the router's own sent frames to the stack, want 0", got)
+	}
+	if st := v.ep.Stats(); st.RXOutgoing != 0 || st.RXPackets != 0 {
+		t.Errorf("RXOutgoing = %d, RXPackets = %d, want 0 and 0: the kernel (Linux ≥ 6.9) should keep the sent frames from the fanout group", st.RXOutgoing, st.RXPackets)
+	}
+}

@@ -19,6 +19,9 @@ const (
 	tpLen     = 4
 	tpSnaplen = 8
 	tpMac     = 12
+	// tpPkttype is sll_pkttype of the sockaddr_ll that follows the
+	// header at TPACKET_ALIGN(sizeof(struct tpacket2_hdr)) = 32.
+	tpPkttype = 32 + 10
 )
 
 // rxRing is one RX socket of the fanout group. Its frames are handed to the
@@ -36,7 +39,7 @@ type rxRing struct {
 	head   int
 	batch  stack.PacketBufferList
 
-	packets, bytes, truncated atomic.Uint64
+	packets, bytes, truncated, outgoing atomic.Uint64
 
 	statsMu sync.Mutex
 	drops   uint64
@@ -62,7 +65,10 @@ func newRXRing(e *Endpoint, o *Options, fanout uint16) (r *rxRing, err error) {
 			return nil, err
 		}
 	}
-	// Without this the RX socket also sees every frame the router sends.
+	// Without this the RX socket also sees every frame the router sends
+	// through the qdisc (the kernel-segmentation ring). It only holds
+	// until the socket joins its fanout group, whose own hook then
+	// decides; see the fanout flags below.
 	if err := setIntOpt(fd, unix.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING"); err != nil {
 		return nil, err
 	}
@@ -84,7 +90,23 @@ func newRXRing(e *Endpoint, o *Options, fanout uint16) (r *rxRing, err error) {
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: e.ifindex}); err != nil {
 		return nil, fmt.Errorf("bind to ifindex %d: %w", e.ifindex, err)
 	}
-	if err := setIntOpt(fd, unix.PACKET_FANOUT, int(fanout)|unix.PACKET_FANOUT_HASH<<16, "PACKET_FANOUT"); err != nil {
+	// A fanout group ignores PACKET_IGNORE_OUTGOING: it hands the group
+	// a copy of every frame sent on the interface unless the group was
+	// made with PACKET_FANOUT_FLAG_IGNORE_OUTGOING (Linux 6.9). Each copy
+	// costs a clone and a copy into the ring, on the sender's CPU, for a
+	// frame the router only drops. On an older kernel the group is made
+	// without the flag (every member must use the flags of the first)
+	// and poll drops the copies.
+	mode := unix.PACKET_FANOUT_HASH
+	if !e.fanoutSeesOutgoing {
+		mode |= unix.PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+	}
+	err = setIntOpt(fd, unix.PACKET_FANOUT, int(fanout)|mode<<16, "PACKET_FANOUT")
+	if errors.Is(err, unix.EINVAL) && len(e.rx) == 0 && !e.fanoutSeesOutgoing {
+		e.fanoutSeesOutgoing = true
+		err = setIntOpt(fd, unix.PACKET_FANOUT, int(fanout)|unix.PACKET_FANOUT_HASH<<16, "PACKET_FANOUT")
+	}
+	if err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -110,6 +132,13 @@ func (r *rxRing) poll(w *stack.Worker, d stack.NetworkDispatcher) int {
 		r.head++
 		if r.head == len(r.frames) {
 			r.head = 0
+		}
+		if f[tpPkttype] == unix.PACKET_OUTGOING {
+			// A frame this host sent, seen through a fanout group made
+			// without PACKET_FANOUT_FLAG_IGNORE_OUTGOING.
+			r.outgoing.Add(1)
+			storeStatus(f, unix.TP_STATUS_KERNEL)
+			continue
 		}
 		length := int(le.Uint32(f[tpLen:]))
 		snap := int(le.Uint32(f[tpSnaplen:]))
