@@ -898,6 +898,9 @@ type RXQueueStats struct {
 	// Truncated frames were longer than a ring frame (PACKET_MMAP) and were
 	// dropped.
 	Truncated uint64
+	// Outgoing frames were the host's own, sent on the interface and
+	// handed back by a kernel older than Linux 6.2 (PACKET_MMAP); dropped.
+	Outgoing uint64
 	// KernelDrops are frames the kernel could not place: PACKET_STATISTICS
 	// tp_drops, or XDP_STATISTICS rx_dropped + rx_ring_full.
 	KernelDrops uint64
@@ -954,7 +957,7 @@ func (r *Router) Links() []LinkStats {
 }
 
 func packetmmapRX(s packetmmap.Stats) RXQueueStats {
-	return RXQueueStats{Packets: s.RXPackets, Bytes: s.RXBytes, Truncated: s.RXTruncated, KernelDrops: s.KernelDrops}
+	return RXQueueStats{Packets: s.RXPackets, Bytes: s.RXBytes, Truncated: s.RXTruncated, Outgoing: s.RXOutgoing, KernelDrops: s.KernelDrops}
 }
 
 func packetmmapTX(s packetmmap.Stats) TXQueueStats {

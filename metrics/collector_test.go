@@ -243,7 +243,7 @@ func (f fakeSource) Links() []metrics.LinkSample {
 	return []metrics.LinkSample{
 		{
 			Interface: "eth1", Mode: "packetmmap",
-			RX: []metrics.RXQueueSample{{Queue: "0", Packets: 20, Bytes: 1800, KernelDrops: 3}, {Queue: "1", Packets: 1, Bytes: 60, Truncated: 1}},
+			RX: []metrics.RXQueueSample{{Queue: "0", Packets: 20, Bytes: 1800, KernelDrops: 3}, {Queue: "1", Packets: 1, Bytes: 60, Truncated: 1, Outgoing: 2}},
 			TX: []metrics.TXQueueSample{{Queue: "control", Packets: 2, Bytes: 120}, {Queue: "0", Packets: 7, Bytes: 630, RingFull: 4}, {Queue: "1", TooBig: 1, Errors: 2, KernelGSO: 3}},
 		},
 		{

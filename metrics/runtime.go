@@ -41,7 +41,7 @@ func (c *Collector) collectWorkers(ch chan<- prometheus.Metric, ws []WorkerSampl
 type linkMetrics struct {
 	info                                       metric
 	rxPackets, rxBytes, rxTruncated, kernDrops metric
-	fillEmpty                                  metric
+	rxOutgoing, fillEmpty                      metric
 	txPackets, txBytes, txRingFull, txTooBig   metric
 	txErrors, txKernelGSO                      metric
 }
@@ -53,6 +53,7 @@ func newLinkMetrics(f family) linkMetrics {
 		rxPackets:   f.counter("link_rx_packets_total", "Frames the link read from an RX queue.", l...),
 		rxBytes:     f.counter("link_rx_bytes_total", "Bytes of the frames the link read from an RX queue (Ethernet header included).", l...),
 		rxTruncated: f.counter("link_rx_truncated_total", "Frames longer than a ring frame, dropped by the link.", l...),
+		rxOutgoing:  f.counter("link_rx_outgoing_total", "Frames the host itself sent on the interface that the kernel (older than Linux 6.2) also handed to the RX rings; the link dropped them (PACKET_MMAP).", l...),
 		kernDrops:   f.counter("link_kernel_drops_total", "Frames the kernel dropped because the RX ring was full (PACKET_STATISTICS or XDP_STATISTICS).", l...),
 		fillEmpty:   f.counter("link_rx_fill_ring_empty_total", "Times the kernel found the AF_XDP fill ring empty (exported for AF_XDP links only).", l...),
 		txPackets:   f.counter("link_tx_packets_total", "Frames the link queued on a TX ring (queue is the owning worker's RX queue, or control).", l...),
@@ -73,6 +74,9 @@ func (c *Collector) collectLinks(ch chan<- prometheus.Metric, links []LinkSample
 			m.rxBytes.emit(ch, float64(q.Bytes), l.Interface, q.Queue)
 			m.rxTruncated.emit(ch, float64(q.Truncated), l.Interface, q.Queue)
 			m.kernDrops.emit(ch, float64(q.KernelDrops), l.Interface, q.Queue)
+			if l.Mode == "packetmmap" {
+				m.rxOutgoing.emit(ch, float64(q.Outgoing), l.Interface, q.Queue)
+			}
 			if l.HasFillRing {
 				m.fillEmpty.emit(ch, float64(q.FillRingEmpty), l.Interface, q.Queue)
 			}

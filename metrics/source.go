@@ -84,6 +84,9 @@ type RXQueueSample struct {
 	Packets, Bytes uint64
 	// Truncated frames were longer than a ring frame and were dropped.
 	Truncated uint64
+	// Outgoing frames were the host's own, handed back by an older kernel
+	// and dropped (PACKET_MMAP).
+	Outgoing uint64
 	// KernelDrops are frames the kernel could not place in the ring
 	// (PACKET_STATISTICS tp_drops, or XDP_STATISTICS rx_dropped +
 	// rx_ring_full for AF_XDP).

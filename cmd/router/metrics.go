@@ -82,7 +82,7 @@ func (m metricsSource) Links() []metrics.LinkSample {
 			s.RX = append(s.RX, metrics.RXQueueSample{
 				Queue:   strconv.Itoa(q),
 				Packets: st.Packets, Bytes: st.Bytes,
-				Truncated: st.Truncated, KernelDrops: st.KernelDrops,
+				Truncated: st.Truncated, Outgoing: st.Outgoing, KernelDrops: st.KernelDrops,
 				FillRingEmpty: st.FillRingEmpty,
 			})
 		}

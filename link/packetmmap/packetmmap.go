@@ -79,7 +79,7 @@ type Stats struct {
 	RXTruncated uint64
 	// RXOutgoing frames were the host's own, sent on the interface and
 	// handed back by a kernel too old to keep them from the fanout group
-	// (before Linux 6.9); they were dropped.
+	// (before Linux 6.2); they were dropped.
 	RXOutgoing uint64
 	// KernelDrops are PACKET_STATISTICS tp_drops: frames the kernel could
 	// not place because the RX ring was full.
@@ -110,13 +110,9 @@ type Endpoint struct {
 	addr    stack.LinkAddress
 	mtu     atomic.Uint32
 	vnet    bool
-	// fanoutSeesOutgoing is set when the kernel refused
-	// PACKET_FANOUT_FLAG_IGNORE_OUTGOING, so the RX rings receive the
-	// frames sent on the interface too (and drop them).
-	fanoutSeesOutgoing bool
-	frameSz            int
-	rx                 []*rxRing
-	tx                 []*txRing
+	frameSz int
+	rx      []*rxRing
+	tx      []*txRing
 	// gsoTX[i] is writer i's ring for super-packets the device cannot
 	// segment, which the kernel segments in software (see newTXRing);
 	// nil without vnet headers.
@@ -344,6 +340,7 @@ func (e *Endpoint) RXQueueStats(q int) Stats {
 		RXPackets:   r.packets.Load(),
 		RXBytes:     r.bytes.Load(),
 		RXTruncated: r.truncated.Load(),
+		RXOutgoing:  r.outgoing.Load(),
 		KernelDrops: r.kernelDrops(),
 	}
 }

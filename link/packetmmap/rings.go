@@ -24,6 +24,11 @@ const (
 	tpPkttype = 32 + 10
 )
 
+// fanoutIgnoreOutgoing makes the RX fanout groups with
+// PACKET_FANOUT_FLAG_IGNORE_OUTGOING; tests turn it off to stand in for a
+// kernel that ignores the flag.
+var fanoutIgnoreOutgoing = true
+
 // rxRing is one RX socket of the fanout group. Its frames are handed to the
 // stack in place: slot i's PacketBuffer views ring frame i, and releasing it
 // gives the frame back to the kernel. TPACKET_V2 is used rather than V3
@@ -91,22 +96,16 @@ func newRXRing(e *Endpoint, o *Options, fanout uint16) (r *rxRing, err error) {
 		return nil, fmt.Errorf("bind to ifindex %d: %w", e.ifindex, err)
 	}
 	// A fanout group ignores PACKET_IGNORE_OUTGOING: it hands the group
-	// a copy of every frame sent on the interface unless the group was
-	// made with PACKET_FANOUT_FLAG_IGNORE_OUTGOING (Linux 6.9). Each copy
-	// costs a clone and a copy into the ring, on the sender's CPU, for a
-	// frame the router only drops. On an older kernel the group is made
-	// without the flag (every member must use the flags of the first)
-	// and poll drops the copies.
+	// a copy of every frame sent on the interface through the qdisc
+	// unless the group was made with PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+	// (Linux 6.2). Each copy costs a clone and a copy into the ring, on
+	// the sender's CPU, for a frame the router only drops. An older
+	// kernel ignores the flag bit, so poll drops such copies too.
 	mode := unix.PACKET_FANOUT_HASH
-	if !e.fanoutSeesOutgoing {
+	if fanoutIgnoreOutgoing {
 		mode |= unix.PACKET_FANOUT_FLAG_IGNORE_OUTGOING
 	}
-	err = setIntOpt(fd, unix.PACKET_FANOUT, int(fanout)|mode<<16, "PACKET_FANOUT")
-	if errors.Is(err, unix.EINVAL) && len(e.rx) == 0 && !e.fanoutSeesOutgoing {
-		e.fanoutSeesOutgoing = true
-		err = setIntOpt(fd, unix.PACKET_FANOUT, int(fanout)|unix.PACKET_FANOUT_HASH<<16, "PACKET_FANOUT")
-	}
-	if err != nil {
+	if err := setIntOpt(fd, unix.PACKET_FANOUT, int(fanout)|mode<<16, "PACKET_FANOUT"); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -134,8 +133,8 @@ func (r *rxRing) poll(w *stack.Worker, d stack.NetworkDispatcher) int {
 			r.head = 0
 		}
 		if f[tpPkttype] == unix.PACKET_OUTGOING {
-			// A frame this host sent, seen through a fanout group made
-			// without PACKET_FANOUT_FLAG_IGNORE_OUTGOING.
+			// A frame this host sent, from a kernel that does not know
+			// PACKET_FANOUT_FLAG_IGNORE_OUTGOING.
 			r.outgoing.Add(1)
 			storeStatus(f, unix.TP_STATUS_KERNEL)
 			continue

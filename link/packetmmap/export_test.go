@@ -1,0 +1,11 @@
+package packetmmap
+
+// SetFanoutIgnoreOutgoing sets whether New makes its RX fanout groups with
+// PACKET_FANOUT_FLAG_IGNORE_OUTGOING (off stands in for a kernel that
+// ignores the flag) and returns the function that restores the setting.
+// Tests that use it must not run in parallel.
+func SetFanoutIgnoreOutgoing(on bool) (restore func()) {
+	old := fanoutIgnoreOutgoing
+	fanoutIgnoreOutgoing = on
+	return func() { fanoutIgnoreOutgoing = old }
+}
