@@ -118,7 +118,7 @@ func ParseGoBench(r io.Reader) ([]Micro, error) {
 			BytesPerOp:  a.bytes,
 		})
 		// A benchmark that times a packet two ways (ns/packet and, say,
-		// ns/packet-total) gets a row for each, so neither is hidden.
+		// ns/packet-router) gets a row for each, so neither is hidden.
 		var also []string
 		for u := range a.metrics {
 			if strings.HasPrefix(u, "ns/packet-") {

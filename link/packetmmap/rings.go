@@ -115,7 +115,9 @@ func newRXRing(e *Endpoint, o *Options, fanout uint16) (r *rxRing, err error) {
 func (r *rxRing) poll(w *stack.Worker, d stack.NetworkDispatcher) int {
 	n := 0
 	var bytes uint64
-	for n < stack.BatchSize {
+	// Frames dropped here (truncated, the host's own) take no place in
+	// the batch; the scan still stops after one turn of the ring.
+	for seen := 0; n < stack.BatchSize && seen < len(r.frames); seen++ {
 		f := r.frames[r.head]
 		pkt := &r.pkts[r.head]
 		// A frame the stack still holds keeps its USER status; the
