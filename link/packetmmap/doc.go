@@ -9,7 +9,7 @@
 // one interface form a PACKET_FANOUT hash group, so flows spread over
 // workers. PACKET_VNET_HDR carries checksum and GSO metadata in both
 // directions, so super-packets from veth TSO/GRO pass through whole: to the
-// driver when the egress device has the segmentation offload, else through
-// a second TX ring per writer whose socket goes through the qdisc layer,
-// where the kernel segments them in software (offload.go).
+// driver when the egress device has the segmentation offload, else with
+// sendmsg through a second socket per writer that goes through the qdisc
+// layer, where the kernel segments them in software (offload.go).
 package packetmmap

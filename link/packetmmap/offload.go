@@ -18,10 +18,11 @@ import (
 // drops the result (`if (skb != orig_skb) goto drop`): the kick fails and
 // nothing leaves. So a super-packet goes to the bypass ring only when the
 // device's active features include the segmentation offload of its type;
-// otherwise to a second ring whose socket goes through the qdisc layer,
-// where the kernel segments it in software as it does for its own
-// forwarding (one copy of the super-packet instead of the stack cutting it
-// into frames, each copied into the ring and sent as its own skb).
+// otherwise to a second socket (gsoSocket) that sends it with sendmsg
+// through the qdisc layer, where the kernel segments it in software as it
+// does for its own forwarding (one copy of the super-packet instead of the
+// stack cutting it into frames, each copied into the ring and sent as its
+// own skb).
 
 // gsoFeatures maps each GSO type to the ethtool feature string
 // (ETH_SS_FEATURES, as `ethtool -k` prints it) the device needs for it.
@@ -58,7 +59,7 @@ func gsoMaskFromFeatures(names []string, active []uint32) uint32 {
 // will segment a super-packet of type t on this interface: always, with
 // vnet headers (the device's segmentation offload where it has it, as of
 // the last RefreshOffloads, else the kernel's software GSO through the
-// writer's kernelGSO ring). It is one atomic load, safe on the packet path.
+// writer's gsoSocket). It is one atomic load, safe on the packet path.
 func (e *Endpoint) AcceptsGSO(t stack.GSOType) bool {
 	if e.kernelGSO.Load() {
 		return t == stack.GSOTCPv4 || t == stack.GSOTCPv6 || t == stack.GSOUDPL4

@@ -41,7 +41,7 @@ func TestAcceptsGSOFollowsEthtool(t *testing.T) {
 				t.Errorf("%s: DeviceGSO(%v) = %v, want %v\n%s", step, c.t, got, c.want, rns.Run("ethtool", "-k", "r0"))
 			}
 			// The kernel segments what the device does not (the
-			// kernelGSO rings), so the stack may hand over any
+			// gso sockets), so the stack may hand over any
 			// TCP or UDP super-packet while the endpoint is open.
 			wantAccept := c.t == stack.GSOTCPv4 || c.t == stack.GSOTCPv6 || c.t == stack.GSOUDPL4
 			if step == "closed" {

@@ -30,9 +30,7 @@ const (
 	DefaultRXFrames = 240
 	// DefaultTXFrames sizes each TX ring. The kernel sends a batch inside
 	// the kick, so a bypass ring only ever holds about one batch: 120
-	// frames (8 MiB) leave room for two. With vnet headers a writer has a
-	// second ring of this size for the kernel's software segmentation
-	// (doc.go), whose frames may also wait in a qdisc.
+	// frames (8 MiB) leave room for two.
 	DefaultTXFrames = 120
 
 	tpacketAlign   = 16
@@ -113,11 +111,11 @@ type Endpoint struct {
 	frameSz int
 	rx      []*rxRing
 	tx      []*txRing
-	// gsoTX[i] is writer i's ring for super-packets the device cannot
-	// segment, which the kernel segments in software (see newTXRing);
+	// gso[i] is writer i's socket for super-packets the device cannot
+	// segment, which the kernel segments in software (see gsoSocket);
 	// nil without vnet headers.
-	gsoTX []*txRing
-	// kernelGSO says the gsoTX rings are open (cleared by Close).
+	gso []*gsoSocket
+	// kernelGSO says the gso sockets are open (cleared by Close).
 	kernelGSO atomic.Bool
 	closeOne  sync.Once
 
@@ -216,7 +214,7 @@ func New(opts Options) (*Endpoint, error) {
 		e.rx = append(e.rx, r)
 	}
 	for i := 0; i < opts.Writers; i++ {
-		t, err := newTXRing(e, &opts, false)
+		t, err := newTXRing(e, &opts)
 		if err != nil {
 			e.Close()
 			return nil, fmt.Errorf("packetmmap: %q TX ring %d: %w", opts.Interface, i, err)
@@ -225,11 +223,12 @@ func New(opts Options) (*Endpoint, error) {
 		if !e.vnet {
 			continue
 		}
-		if t, err = newTXRing(e, &opts, true); err != nil {
+		g, err := newGSOSocket(e)
+		if err != nil {
 			e.Close()
-			return nil, fmt.Errorf("packetmmap: %q TX ring %d for kernel segmentation: %w", opts.Interface, i, err)
+			return nil, fmt.Errorf("packetmmap: %q socket %d for kernel segmentation: %w", opts.Interface, i, err)
 		}
-		e.gsoTX = append(e.gsoTX, t)
+		e.gso = append(e.gso, g)
 	}
 	e.kernelGSO.Store(e.vnet)
 	if err := e.openCtl(); err != nil {
@@ -264,7 +263,7 @@ func (e *Endpoint) LinkAddress() stack.LinkAddress { return e.addr }
 // Capabilities implements stack.LinkEndpoint. With vnet headers the kernel
 // completes checksums and segments super-packets on TX: the device where
 // it has the offload (DeviceGSO), else the kernel's software GSO through
-// the writer's second ring (AcceptsGSO).
+// the writer's gsoSocket (AcceptsGSO).
 func (e *Endpoint) Capabilities() stack.LinkEndpointCapabilities {
 	c := stack.CapabilityResolutionRequired | stack.CapabilityRXChecksumOffload
 	if e.vnet {
@@ -304,9 +303,9 @@ func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, error) {
 		pkts.Release()
 		return 0, fmt.Errorf("packetmmap: %q has no TX ring for writer %d (Writers=%d)", e.name, pkts.Queue, len(e.tx))
 	}
-	var gso *txRing
-	if e.gsoTX != nil {
-		gso = e.gsoTX[pkts.Queue]
+	var gso *gsoSocket
+	if e.gso != nil {
+		gso = e.gso[pkts.Queue]
 	}
 	return e.tx[pkts.Queue].write(pkts, int(e.mtu.Load())+ethHdrLen, e.vnet, gso, e.gsoOK.Load())
 }
@@ -326,8 +325,8 @@ func (e *Endpoint) Close() {
 		for _, t := range e.tx {
 			t.close()
 		}
-		for _, t := range e.gsoTX {
-			t.close()
+		for _, g := range e.gso {
+			g.close()
 		}
 	})
 }
@@ -352,8 +351,8 @@ func (e *Endpoint) NumTXRings() int { return len(e.tx) }
 func (e *Endpoint) TXRingStats(i int) Stats {
 	var s Stats
 	e.tx[i].addStats(&s)
-	if e.gsoTX != nil {
-		e.gsoTX[i].addStats(&s)
+	if e.gso != nil {
+		e.gso[i].addStats(&s)
 	}
 	return s
 }
@@ -371,8 +370,8 @@ func (e *Endpoint) Stats() Stats {
 	for _, t := range e.tx {
 		t.addStats(&s)
 	}
-	for _, t := range e.gsoTX {
-		t.addStats(&s)
+	for _, g := range e.gso {
+		g.addStats(&s)
 	}
 	return s
 }

@@ -422,7 +422,7 @@ func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
 }
 
 // sendOnR0 sends n frames of testEtherType out of r0 through the qdisc, as
-// the kernel-segmentation ring sends super-packets, and checks that the
+// the kernel-segmentation socket sends super-packets, and checks that the
 // host received them all.
 func sendOnR0(t *testing.T, v *vethEndpoint, n int) {
 	t.Helper()
@@ -462,7 +462,7 @@ func sendOnR0(t *testing.T, v *vethEndpoint, n int) {
 }
 
 // TestRXRingsDoNotSeeSentFrames: frames sent on the interface through the
-// qdisc (as the kernel-segmentation ring sends super-packets) must not come
+// qdisc (as the kernel-segmentation socket sends super-packets) must not come
 // back through the RX fanout group. A fanout group ignores the sockets'
 // PACKET_IGNORE_OUTGOING; without PACKET_FANOUT_FLAG_IGNORE_OUTGOING every
 // forwarded segment was cloned, copied into an RX ring on the sending CPU

@@ -71,7 +71,7 @@ func newRXRing(e *Endpoint, o *Options, fanout uint16) (r *rxRing, err error) {
 		}
 	}
 	// Without this the RX socket also sees every frame the router sends
-	// through the qdisc (the kernel-segmentation ring). It only holds
+	// through the qdisc (the kernel-segmentation socket). It only holds
 	// until the socket joins its fanout group, whose own hook then
 	// decides; see the fanout flags below.
 	if err := setIntOpt(fd, unix.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING"); err != nil {
@@ -218,7 +218,7 @@ type txRing struct {
 	// kick, and stuckKicks how many failed kicks in a row it has been.
 	stuck, stuckKicks int
 
-	packets, bytes, ringFull, tooBig, errors, refused, kernelGSO atomic.Uint64
+	packets, bytes, ringFull, tooBig, errors, refused atomic.Uint64
 }
 
 // maxStuckKicks is how many failed kicks in a row one frame may cause
@@ -233,12 +233,10 @@ const maxStuckKicks = 4
 // through.
 const TXMark = 0x6e687467 // "nhtg"
 
-// newTXRing opens a TX ring. A kernelGSO ring is for super-packets the
-// device cannot segment: its socket goes through the qdisc layer, where
-// validate_xmit_skb segments them in software, instead of straight to the
-// driver (PACKET_QDISC_BYPASS), where __dev_direct_xmit drops what it
-// segmented; and it carries TXMark so that the TCX program lets it pass.
-func newTXRing(e *Endpoint, o *Options, kernelGSO bool) (t *txRing, err error) {
+// newTXRing opens a TX ring. Its socket sends straight to the driver
+// (PACKET_QDISC_BYPASS); super-packets the device cannot segment go
+// through a gsoSocket instead.
+func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 	// Protocol 0: the socket receives nothing; the kernel takes each sent
 	// frame's protocol from its Ethernet header.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
@@ -259,17 +257,10 @@ func newTXRing(e *Endpoint, o *Options, kernelGSO bool) (t *txRing, err error) {
 			return nil, err
 		}
 	}
-	if kernelGSO {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, TXMark); err != nil {
-			return nil, fmt.Errorf("setsockopt SO_MARK: %w", err)
-		}
-	} else {
-		// Straight to the driver: no qdisc, so the TCX egress program
-		// that silences the kernel on owned ports does not see our
-		// frames either.
-		if err := setIntOpt(fd, unix.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS"); err != nil {
-			return nil, err
-		}
+	// Straight to the driver: no qdisc, so the TCX egress program that
+	// silences the kernel on owned ports does not see our frames either.
+	if err := setIntOpt(fd, unix.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS"); err != nil {
+		return nil, err
 	}
 	// A malformed frame is skipped instead of stalling the ring.
 	if err := setIntOpt(fd, unix.PACKET_LOSS, 1, "PACKET_LOSS"); err != nil {
@@ -296,50 +287,48 @@ func newTXRing(e *Endpoint, o *Options, kernelGSO bool) (t *txRing, err error) {
 
 // write copies the batch into free TX slots, releases the packets and kicks
 // the kernel. Super-packets of a GSO type outside devGSO (the types the
-// device segments itself) go to the kernelGSO ring gso instead, if there is
-// one. Order is kept, as a link must: when consecutive frames change
-// rings, the first ring is kicked before the second gets a frame (one
-// more sendto, on ports without the offload only); and while frames of the
-// gso ring may still be queued in a qdisc, every frame takes that ring, so
-// that none overtakes a segment of an earlier super-packet.
-func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso *txRing, devGSO uint32) (int, error) {
+// device segments itself) go to the kernel-segmentation socket gso
+// instead, if there is one. Order is kept, as a link must: the ring's
+// frames put so far are kicked before a frame goes to gso; and from then
+// on, and while frames sent through gso earlier may still wait in a qdisc,
+// every frame takes gso, so that none overtakes a segment of an earlier
+// super-packet.
+func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso *gsoSocket, devGSO uint32) (int, error) {
 	allGSO := gso != nil && gso.busy()
 	var err error
-	cur, pending := t, 0 // the ring of the frames put since the last kick
+	pending := 0 // frames put on the ring since the last kick
 	var sent, sentGSO, supers int
 	var bytes, bytesGSO uint64
 	for _, pkt := range pkts.AsSlice() {
-		r := t
 		if allGSO || gso != nil && pkt.GSO.Type != stack.GSONone && devGSO&(1<<pkt.GSO.Type) == 0 {
-			r = gso
-		}
-		if r != cur && pending > 0 {
-			if kerr := cur.kick(); kerr != nil {
-				err = kerr
+			if pending > 0 {
+				if kerr := t.kick(); kerr != nil {
+					err = kerr
+				}
+				pending = 0
 			}
-			pending = 0
-		}
-		cur = r
-		if r.put(pkt, maxFrame, vnet) {
-			pending++
-			n := uint64(pkt.Len())
-			if r == t {
-				sent++
-				bytes += n
-			} else {
+			allGSO = true
+			if pkt.GSO.Type == stack.GSONone && pkt.Len() > maxFrame {
+				t.tooBig.Add(1)
+			} else if gso.send(pkt) {
 				sentGSO++
-				bytesGSO += n
+				bytesGSO += uint64(pkt.Len())
 				if pkt.GSO.Type != stack.GSONone {
 					supers++
 				}
 			}
+		} else if t.put(pkt, maxFrame, vnet) {
+			pending++
+			sent++
+			bytes += uint64(pkt.Len())
 		}
 		pkt.Release()
 	}
-	// One kick for the batch, or for its last run of one ring's frames:
-	// the kernel sends every SEND_REQUEST frame inside this call.
+	// One kick for the batch, or for its ring frames before the first
+	// that went to gso: the kernel sends every SEND_REQUEST frame inside
+	// this call.
 	if pending > 0 {
-		if kerr := cur.kick(); kerr != nil {
+		if kerr := t.kick(); kerr != nil {
 			err = kerr
 		}
 	}
@@ -355,16 +344,6 @@ func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso
 	return sent + sentGSO, err
 }
 
-// busy reports whether the frame last put on the ring has not yet been
-// released by the kernel: it may still wait in a qdisc.
-func (t *txRing) busy() bool {
-	last := t.head - 1
-	if last < 0 {
-		last = len(t.frames) - 1
-	}
-	return loadStatus(t.frames[last]) != unix.TP_STATUS_AVAILABLE
-}
-
 // addStats adds the ring's counters to s.
 func (t *txRing) addStats(s *Stats) {
 	s.TXPackets += t.packets.Load()
@@ -373,7 +352,6 @@ func (t *txRing) addStats(s *Stats) {
 	s.TXTooBig += t.tooBig.Load()
 	s.TXErrors += t.errors.Load()
 	s.TXRefused += t.refused.Load()
-	s.TXKernelGSO += t.kernelGSO.Load()
 }
 
 // put copies pkt into the next free slot and reports whether it did (when
@@ -413,11 +391,7 @@ func (t *txRing) put(pkt *stack.PacketBuffer, maxFrame int, vnet bool) bool {
 // it (tpacket_snd, "skb was destructed already"), so every later kick
 // fails on the same frame and the ring stops for good. After
 // maxStuckKicks such kicks on one frame, kick makes that frame's header
-// invalid; with PACKET_LOSS the kernel then skips it and goes on. On the
-// kernelGSO ring a frame is a super-packet: if the device drops one of its
-// segments, the next kick sends the whole super-packet again, so segments
-// that had gone out arrive twice (TCP discards the duplicates); a full
-// qdisc refuses it the same way.
+// invalid; with PACKET_LOSS the kernel then skips it and goes on.
 func (t *txRing) kick() error {
 	err := unix.Sendto(t.fd, nil, unix.MSG_DONTWAIT, nil)
 	if err == nil || errors.Is(err, unix.EAGAIN) {
