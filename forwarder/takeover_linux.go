@@ -42,9 +42,11 @@ type takeover struct {
 // Egress: the kernel must not send its own frames (IPv6 DAD/ND/MLD/RS,
 // routed traffic) out of an owned port. The router's PACKET_MMAP TX uses
 // PACKET_QDISC_BYPASS and AF_XDP TX bypasses tc, so its frames do not meet
-// the program, except the super-packets PACKET_MMAP hands to the kernel's
-// software segmentation through the qdisc layer: those carry
-// packetmmap.TXMark (SO_MARK), and the egress program lets them through.
+// the program, except what PACKET_MMAP sends through its socket for the
+// kernel's software segmentation, in the qdisc layer (super-packets, and
+// the frames that follow one while it is queued, to keep their order):
+// those carry packetmmap.TXMark (SO_MARK), and the egress program lets
+// them through.
 // A process with CAP_NET_RAW (enough for SO_MARK since Linux 5.17) could
 // send marked frames out of the port too, but it could inject frames with
 // an AF_PACKET socket anyway: the mark grants nothing new.

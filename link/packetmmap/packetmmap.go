@@ -83,11 +83,15 @@ type Stats struct {
 	// not place because the RX ring was full.
 	KernelDrops        uint64
 	TXPackets, TXBytes uint64
-	// TXRingFull frames found no free TX slot and were dropped.
+	// TXRingFull frames found no free TX slot, or no room in the
+	// kernel-segmentation socket's send buffer or its qdisc (EAGAIN,
+	// ENOBUFS), and were dropped.
 	TXRingFull uint64
 	// TXTooBig frames did not fit a TX frame or exceeded the MTU without GSO.
 	TXTooBig uint64
-	// TXErrors are failed kicks (sendto errors other than EAGAIN).
+	// TXErrors are failed kicks (sendto errors other than EAGAIN) and
+	// frames the kernel-segmentation socket failed to send for another
+	// reason.
 	TXErrors uint64
 	// TXRefused frames the device would not take, kick after kick (a
 	// super-packet after TSO was turned off, say), and that the ring

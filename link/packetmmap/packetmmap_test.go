@@ -289,8 +289,8 @@ func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 }
 
 // TestKernelSegmentsForTSOOffDevice: a super-packet for a device without
-// the matching segmentation offload goes through the writer's kernelGSO
-// ring to the kernel's software segmentation, for each GSO type the stack
+// the matching segmentation offload goes through the writer's
+// kernel-segmentation socket to the kernel's software segmentation, for each GSO type the stack
 // hands over (TCP over IPv4 and IPv6, UDP L4), and the peer receives its
 // gso_size segments in order with the ordinary packets written before and
 // after it in the same batch; TXKernelGSO counts it.
@@ -531,4 +531,133 @@ func kernelAtLeast(major, minor int) bool {
 		return false
 	}
 	return ma > major || ma == major && mi >= minor
+}
+
+// tcp4Super is the GSO metadata of the TCP-over-IPv4 super-packets the
+// ordering tests send: MSS 1400, 20-byte IP and TCP headers.
+var tcp4Super = stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40}
+
+// tcp4Frame is an Ethernet frame from the endpoint carrying TCP over IPv4
+// from 198.18.0.1 with n payload bytes.
+func tcp4Frame(mac stack.LinkAddress, n int) []byte {
+	f := make([]byte, 14+40+n)
+	header.EncodeEthernet(f, [6]byte{0x02, 0, 0, 0, 0, 2}, mac, header.EtherTypeIPv4)
+	header.EncodeIPv4(f[14:], header.IPv4Fields{TotalLength: uint16(40 + n), TTL: 64, Protocol: header.IPv4ProtocolTCP,
+		Src: [4]byte{198, 18, 0, 1}, Dst: [4]byte{198, 18, 0, 2}})
+	header.EncodeTCP(f[34:], header.TCPFields{SrcPort: 1, DstPort: 2, Flags: header.TCPFlagACK, WindowSize: 1000})
+	return f
+}
+
+// writeTCP4 writes one batch of TCP frames with the given payload sizes;
+// a size above 1400 is a super-packet.
+func writeTCP4(t *testing.T, v *vethEndpoint, sizes ...int) int {
+	t.Helper()
+	l := stack.MakePacketBufferList(len(sizes))
+	l.Queue = v.w.ID()
+	for _, n := range sizes {
+		f := tcp4Frame(v.ep.LinkAddress(), n)
+		pkt := v.s.Frames().Get()
+		pkt.SetLen(len(f))
+		copy(pkt.Data(), f)
+		if n > 1400 {
+			pkt.GSO = tcp4Super
+		}
+		l.PushBack(pkt)
+	}
+	sent, _ := v.ep.WritePackets(l)
+	return sent
+}
+
+// tcp4Payloads reads what h0 receives from 198.18.0.1 until nothing
+// comes for timeout, and returns the TCP payload sizes in order.
+func tcp4Payloads(t *testing.T, v *vethEndpoint, timeout time.Duration, send func()) []int {
+	t.Helper()
+	var rx int
+	if err := v.hns.Do(func() error {
+		ifc, err := net.InterfaceByName("h0")
+		if err != nil {
+			return err
+		}
+		if rx, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL))); err != nil {
+			return err
+		}
+		tv := unix.NsecToTimeval(timeout.Nanoseconds())
+		_ = unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+		return unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index})
+	}); err != nil {
+		t.Fatalf("host packet socket: %v", err)
+	}
+	defer unix.Close(rx)
+	send()
+	var got []int
+	buf := make([]byte, 70000)
+	for {
+		n, _, err := unix.Recvfrom(rx, buf, 0)
+		if err != nil {
+			return got
+		}
+		ip := header.IPv4(buf[14:n])
+		if binary.BigEndian.Uint16(buf[12:14]) != uint16(header.EtherTypeIPv4) || header.ValidateIPv4(ip) != nil ||
+			ip.SourceAddress() != [4]byte{198, 18, 0, 1} {
+			continue
+		}
+		got = append(got, int(ip.TotalLength())-40)
+	}
+}
+
+// TestKernelSegmentationKeepsOrderBehindAQdisc: on a port without TSO
+// whose qdisc holds frames (a slow token bucket), no frame may overtake
+// the segments of a super-packet handed to the kernel's segmentation,
+// neither later in the same batch (it must follow the super-packet through
+// the same socket) nor in a later batch (it must, while the socket's
+// frames are still queued). On a veth's default noqueue every frame
+// leaves inside its own system call, so only a qdisc shows the difference.
+func TestKernelSegmentationKeepsOrderBehindAQdisc(t *testing.T) {
+	netnstest.RequireRoot(t)
+	for _, c := range []struct {
+		name    string
+		batches [][]int
+		want    []int
+	}{
+		{"within a batch", [][]int{{100, 4000, 200}}, []int{100, 1400, 1400, 1200, 200}},
+		{"across batches", [][]int{{4000}, {100}}, []int{1400, 1400, 1200, 100}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := openVethEndpoint(t, "pmq", packetmmap.Options{}, func(rns, _ *netnstest.NS) {
+				rns.Run("ethtool", "-K", "r0", "tso", "off")
+				rns.Run("tc", "qdisc", "replace", "dev", "r0", "root", "tbf", "rate", "200kbit", "burst", "1600", "limit", "1000000")
+			})
+			got := tcp4Payloads(t, v, 700*time.Millisecond, func() {
+				for _, b := range c.batches {
+					writeTCP4(t, v, b...)
+				}
+			})
+			if !slices.Equal(got, c.want) {
+				t.Errorf("host received payloads of %v bytes, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestKernelSegmentationSocketFull: when the qdisc holds more than the
+// kernel-segmentation socket's send buffer, sendmsg refuses; each refused
+// frame is counted once, as TXRingFull, and the counters add up.
+func TestKernelSegmentationSocketFull(t *testing.T) {
+	netnstest.RequireRoot(t)
+	v := openVethEndpoint(t, "pmz", packetmmap.Options{}, func(rns, _ *netnstest.NS) {
+		rns.Run("ethtool", "-K", "r0", "tso", "off")
+		rns.Run("tc", "qdisc", "replace", "dev", "r0", "root", "tbf", "rate", "100kbit", "burst", "1600", "limit", "100000000")
+	})
+	const n = 800
+	sent := 0
+	for range n {
+		sent += writeTCP4(t, v, 8900)
+	}
+	st := v.ep.TXRingStats(v.w.ID())
+	if st.TXRingFull == 0 || sent == 0 {
+		t.Fatalf("%d of %d super-packets sent, TXRingFull = %d: want some of each (the send buffer is 4 MiB, the qdisc holds 100 MB)", sent, n, st.TXRingFull)
+	}
+	if st.TXPackets+st.TXRingFull != n || int(st.TXPackets) != sent || st.TXKernelGSO != st.TXPackets || st.TXErrors != 0 {
+		t.Errorf("counters do not add up: %+v for %d super-packets, %d reported sent", st, n, sent)
+	}
 }

@@ -292,7 +292,10 @@ func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 // frames put so far are kicked before a frame goes to gso; and from then
 // on, and while frames sent through gso earlier may still wait in a qdisc,
 // every frame takes gso, so that none overtakes a segment of an earlier
-// super-packet.
+// super-packet. Each frame through gso is one sendmsg: cheap next to the
+// copy of a super-packet, dearer for small frames caught behind one (ports
+// without TSO only). A kick that returns EAGAIN may leave ring frames
+// unsent that a following sendmsg then overtakes, as with any two sockets.
 func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso *gsoSocket, devGSO uint32) (int, error) {
 	allGSO := gso != nil && gso.busy()
 	var err error
