@@ -68,8 +68,10 @@ type InterfaceConfig struct {
 	// "packetmmap" or "afxdp". The parser accepts all three; the forwarder
 	// decides whether afxdp is available.
 	Mode string
-	// Queues is how many RX queues to serve; 0 means every RX queue of the
-	// interface.
+	// Queues is how many RX queues to serve; 0 means every RX queue the
+	// interface uses (AF_XDP), or one per CPU the router may run on, at
+	// most the interface's RX queues (PACKET_MMAP, whose fanout spreads
+	// flows over any number of sockets).
 	Queues int
 	// MTU overrides the interface's MTU; 0 means use the interface's own.
 	// Otherwise it is 68..65535 (RFC 791), or 1280..65535 when the
@@ -600,7 +602,7 @@ func (p *parser) iface(n *yaml.Node, path string) (InterfaceConfig, bool) {
 		case !ok:
 			good = false
 		case q < 0:
-			p.errorf(v, path+".queues", "%d is negative (0 means every RX queue of the interface)", q)
+			p.errorf(v, path+".queues", "%d is negative (0 means the default: the RX queues in use, at most one per CPU for packetmmap)", q)
 			good = false
 		case q > maxQueues:
 			p.errorf(v, path+".queues", "%d is more queues than any interface has (at most %d; 0 means every RX queue)", q, maxQueues)

@@ -145,11 +145,16 @@ func New(cfg *Config, opts Options) (_ *Router, err error) {
 			it.queues = max(1, a.NumRxQueues)
 			// AF_XDP binds only to the queues in use (ethtool -l), which
 			// can be fewer than the device has: a veth has one per CPU
-			// but uses one. PACKET_MMAP keeps its count.
+			// but uses one. PACKET_MMAP's fanout spreads flows over as
+			// many sockets as it is given, whatever the device's queues,
+			// so it gets one per CPU the router may run on (taskset,
+			// cgroup cpusets): more workers than that only take turns.
 			if ic.Mode == "afxdp" || (opts.AutoAFXDP && (ic.Mode == "" || ic.Mode == "auto")) {
 				if n, err := afxdp.ActiveRXQueues(ic.Name); err == nil {
 					it.queues = min(it.queues, n)
 				}
+			} else {
+				it.queues = min(it.queues, allowedCPUs())
 			}
 		}
 		it.mode = "packetmmap"
@@ -977,4 +982,14 @@ func afxdpStats(s afxdp.Stats) (RXQueueStats, TXQueueStats) {
 			TooBig:   s.TXTooBig,
 			Errors:   s.TXErrors + s.Kernel.TXInvalidDescs,
 		}
+}
+
+// allowedCPUs is how many CPUs the router may run on (its affinity mask),
+// at least 1.
+func allowedCPUs() int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return runtime.NumCPU()
+	}
+	return max(1, set.Count())
 }

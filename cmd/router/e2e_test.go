@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,6 +61,8 @@ func buildRouter(t *testing.T) string {
 type topo struct {
 	a, r, b *netnstest.NS
 	dir     string
+	// wrap, when set, runs the router through a command (taskset …).
+	wrap []string
 }
 
 const baseConfig = `interfaces:
@@ -225,7 +228,7 @@ func (tp *topo) startRouter(t *testing.T, config string) *routerProc {
 		t.Fatal(err)
 	}
 	p := &routerProc{stderr: &lockedBuffer{}, done: make(chan error, 1)}
-	p.cmd = tp.r.Command(bin, "-config", cfg)
+	p.cmd = tp.r.Command(append(append(tp.wrap[:len(tp.wrap):len(tp.wrap)], bin), "-config", cfg)...)
 	p.cmd.Stdout = p.stderr
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -639,4 +642,26 @@ func exitCode(err error) int {
 		return 0
 	}
 	return -1
+}
+
+// TestPacketMMAPWorkersFollowAffinity: with queues left at 0, a
+// PACKET_MMAP interface gets one RX socket per CPU the router may run on,
+// not one per queue the veth has (one per CPU of the machine): a router
+// started with taskset on one CPU runs one worker, not two taking turns.
+func TestPacketMMAPWorkersFollowAffinity(t *testing.T) {
+	tp := newTopo(t)
+	if n := runtime.NumCPU(); n < 2 {
+		t.Skipf("needs 2 CPUs to tell one worker per CPU from one per queue; this machine has %d", n)
+	}
+	tp.wrap = []string{"taskset", "-c", "0"}
+	p := tp.startRouter(t, linkModes[0].config(baseConfig))
+	log := p.stderr.String()
+	for _, want := range []string{"interface=r1 ifindex=", "link=packetmmap", "queues=1 ", "workers=1"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("router log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "queues=2") {
+		t.Errorf("an interface got 2 queues on one allowed CPU:\n%s", log)
+	}
 }
