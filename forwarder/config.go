@@ -602,10 +602,10 @@ func (p *parser) iface(n *yaml.Node, path string) (InterfaceConfig, bool) {
 		case !ok:
 			good = false
 		case q < 0:
-			p.errorf(v, path+".queues", "%d is negative (0 means the default: the RX queues in use, at most one per CPU for packetmmap)", q)
+			p.errorf(v, path+".queues", "%d is negative (0 means the default: for afxdp every RX queue in use, for packetmmap one per CPU the router may run on)", q)
 			good = false
 		case q > maxQueues:
-			p.errorf(v, path+".queues", "%d is more queues than any interface has (at most %d; 0 means every RX queue)", q, maxQueues)
+			p.errorf(v, path+".queues", "%d is more queues than any interface has (at most %d; 0 means the default)", q, maxQueues)
 			good = false
 		default:
 			ic.Queues = int(q)

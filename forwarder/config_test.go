@@ -241,7 +241,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"name with slash", "interfaces:\n  - name: eth/1\n", `router.yaml:2: interfaces[0].name: "eth/1" is not a valid interface name`},
 		{"duplicate name", "interfaces:\n  - name: eth1\n  - name: eth1\n", `router.yaml:3: interfaces[1].name: "eth1" is already configured at line 2 (interfaces[0])`},
 		{"bad mode", "interfaces:\n  - name: eth1\n    mode: xdp\n", `router.yaml:3: interfaces[0].mode: "xdp" is not a mode (want one of auto, packetmmap, afxdp)`},
-		{"negative queues", "interfaces:\n  - name: eth1\n    queues: -1\n", `router.yaml:3: interfaces[0].queues: -1 is negative (0 means the default: the RX queues in use, at most one per CPU for packetmmap)`},
+		{"negative queues", "interfaces:\n  - name: eth1\n    queues: -1\n", `router.yaml:3: interfaces[0].queues: -1 is negative (0 means the default: for afxdp every RX queue in use, for packetmmap one per CPU the router may run on)`},
 		{"queues not a number", "interfaces:\n  - name: eth1\n    queues: four\n", `router.yaml:3: interfaces[0].queues: want a whole number, got "four"`},
 		{"mtu below IPv6 minimum", "interfaces:\n  - name: eth1\n    addresses: [\"2001:db8::1/64\"]\n    mtu: 1000\n", `router.yaml:4: interfaces[0].mtu: 1000 is below the IPv6 minimum of 1280 (RFC 8200 §5)`},
 		{"mtu below IPv4 minimum", "interfaces:\n  - name: eth1\n    mtu: 40\n", `router.yaml:3: interfaces[0].mtu: 40 is below the IPv4 minimum of 68 (RFC 791)`},

@@ -145,10 +145,12 @@ func New(cfg *Config, opts Options) (_ *Router, err error) {
 			it.queues = max(1, a.NumRxQueues)
 			// AF_XDP binds only to the queues in use (ethtool -l), which
 			// can be fewer than the device has: a veth has one per CPU
-			// but uses one. PACKET_MMAP's fanout spreads flows over as
-			// many sockets as it is given, whatever the device's queues,
-			// so it gets one per CPU the router may run on (taskset,
-			// cgroup cpusets): more workers than that only take turns.
+			// but uses one. PACKET_MMAP's fanout spreads flows over the
+			// sockets it is given, so it gets one per CPU the router may
+			// run on (taskset, cgroup cpusets; read once, at start): more
+			// workers than that only take turns. It stays capped at the
+			// device's RX queues, so that a one-queue port on a big
+			// machine does not get a 16 MiB ring and a worker per CPU.
 			if ic.Mode == "afxdp" || (opts.AutoAFXDP && (ic.Mode == "" || ic.Mode == "auto")) {
 				if n, err := afxdp.ActiveRXQueues(ic.Name); err == nil {
 					it.queues = min(it.queues, n)

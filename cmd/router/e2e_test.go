@@ -12,7 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +23,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/nexthop-router/nexthop/internal/netnstest"
 )
@@ -228,7 +230,7 @@ func (tp *topo) startRouter(t *testing.T, config string) *routerProc {
 		t.Fatal(err)
 	}
 	p := &routerProc{stderr: &lockedBuffer{}, done: make(chan error, 1)}
-	p.cmd = tp.r.Command(append(append(tp.wrap[:len(tp.wrap):len(tp.wrap)], bin), "-config", cfg)...)
+	p.cmd = tp.r.Command(slices.Concat(tp.wrap, []string{bin, "-config", cfg})...)
 	p.cmd.Stdout = p.stderr
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -647,13 +649,26 @@ func exitCode(err error) int {
 // TestPacketMMAPWorkersFollowAffinity: with queues left at 0, a
 // PACKET_MMAP interface gets one RX socket per CPU the router may run on,
 // not one per queue the veth has (one per CPU of the machine): a router
-// started with taskset on one CPU runs one worker, not two taking turns.
+// started with taskset on one CPU runs one worker, not two taking turns,
+// and forwards through it.
 func TestPacketMMAPWorkersFollowAffinity(t *testing.T) {
-	tp := newTopo(t)
-	if n := runtime.NumCPU(); n < 2 {
-		t.Skipf("needs 2 CPUs to tell one worker per CPU from one per queue; this machine has %d", n)
+	netnstest.RequireRoot(t)
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatalf("sched_getaffinity: %v", err)
 	}
-	tp.wrap = []string{"taskset", "-c", "0"}
+	if set.Count() < 2 {
+		t.Skipf("needs 2 CPUs in the test's affinity mask to tell one worker per CPU from one per queue; it has %d", set.Count())
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skipf("taskset not found: %v", err)
+	}
+	cpu := 0
+	for !set.IsSet(cpu) {
+		cpu++
+	}
+	tp := newTopo(t)
+	tp.wrap = []string{"taskset", "-c", strconv.Itoa(cpu)}
 	p := tp.startRouter(t, linkModes[0].config(baseConfig))
 	log := p.stderr.String()
 	for _, want := range []string{"interface=r1 ifindex=", "link=packetmmap", "queues=1 ", "workers=1"} {
@@ -663,5 +678,8 @@ func TestPacketMMAPWorkersFollowAffinity(t *testing.T) {
 	}
 	if strings.Contains(log, "queues=2") {
 		t.Errorf("an interface got 2 queues on one allowed CPU:\n%s", log)
+	}
+	if out, err := tp.a.Try("ping", "-c", "3", "-i", "0.2", "-W", "2", "198.18.2.2"); err != nil {
+		t.Errorf("ping through the one-worker router: %v\n%s", err, out)
 	}
 }
