@@ -82,7 +82,7 @@ func TestTakeoverSilencesTheKernel(t *testing.T) {
 
 	// sent sends 5 frames out of r0 through the qdisc with the given
 	// SO_MARK and returns how many h0 received.
-	host := packetSocket(t, hns, "h0")
+	host := hns.PacketSocket(t, "h0", takeoverEtherType, 0)
 	sent := func(mark int) int {
 		t.Helper()
 		if err := rns.Do(func() error {
@@ -124,7 +124,11 @@ func TestTakeoverSilencesTheKernel(t *testing.T) {
 	// Ingress: a packet socket on r0 still sees the host's ping, the
 	// kernel's stack never gets it (its reply would be dropped at
 	// egress anyway, so count the echo requests it received).
-	tap := packetSocketAll(t, rns, "r0")
+	tap := rns.PacketSocket(t, "r0", unix.ETH_P_ALL, 0)
+	// Only frames arriving: the tap would see the host's own frames leave.
+	if err := unix.SetsockoptInt(tap, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
+		t.Fatal(err)
+	}
 	echos := icmpInEchos(t, rns)
 	if out, err := hns.Try("ping", "-c", "2", "-i", "0.2", "-W", "1", "198.18.0.1"); err == nil {
 		t.Errorf("the kernel answered a ping on an owned port:\n%s", out)
@@ -153,42 +157,6 @@ func TestTakeoverSilencesTheKernel(t *testing.T) {
 	}); err != nil {
 		t.Errorf("taking r0 again after close: %v (the lock must go with close)", err)
 	}
-}
-
-// packetSocket opens a packet socket for takeoverEtherType on dev in ns.
-func packetSocket(t *testing.T, ns *netnstest.NS, dev string) int {
-	t.Helper()
-	return openPacket(t, ns, dev, takeoverEtherType)
-}
-
-// packetSocketAll opens a packet socket for every protocol on dev in ns.
-func packetSocketAll(t *testing.T, ns *netnstest.NS, dev string) int {
-	t.Helper()
-	return openPacket(t, ns, dev, unix.ETH_P_ALL)
-}
-
-func openPacket(t *testing.T, ns *netnstest.NS, dev string, proto uint16) int {
-	t.Helper()
-	var fd int
-	if err := ns.Do(func() error {
-		ifc, err := net.InterfaceByName(dev)
-		if err != nil {
-			return err
-		}
-		if fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(proto))); err != nil {
-			return err
-		}
-		// Only frames arriving: the tap would see its own host's
-		// frames leave too.
-		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
-			return err
-		}
-		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(proto), Ifindex: ifc.Index})
-	}); err != nil {
-		t.Fatalf("packet socket on %s: %v", dev, err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return fd
 }
 
 // drainEchoRequests counts the ICMP echo requests to 198.18.0.1 among the

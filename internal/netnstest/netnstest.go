@@ -13,8 +13,10 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // RequireRoot skips the test, saying why, unless it runs as root.
@@ -136,4 +138,37 @@ func (ns *NS) MAC(tb testing.TB, name string) net.HardwareAddr {
 		tb.Fatalf("MAC of %s in %s: %v", name, ns.Name, err)
 	}
 	return mac
+}
+
+// PacketSocket opens an AF_PACKET socket for EtherType proto (host order;
+// unix.ETH_P_ALL for every frame) bound to interface dev inside ns, so a
+// test can see the frames on the wire; it is closed when the test ends.
+// With timeout > 0 reads give up after it.
+func (ns *NS) PacketSocket(tb testing.TB, dev string, proto uint16, timeout time.Duration) int {
+	tb.Helper()
+	nproto := proto<<8 | proto>>8
+	fd := -1
+	if err := ns.Do(func() error {
+		ifc, err := net.InterfaceByName(dev)
+		if err != nil {
+			return err
+		}
+		if fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(nproto)); err != nil {
+			return err
+		}
+		if timeout > 0 {
+			tv := unix.NsecToTimeval(timeout.Nanoseconds())
+			if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+				return err
+			}
+		}
+		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: nproto, Ifindex: ifc.Index})
+	}); err != nil {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		tb.Fatalf("packet socket on %s in %s: %v", dev, ns.Name, err)
+	}
+	tb.Cleanup(func() { unix.Close(fd) })
+	return fd
 }

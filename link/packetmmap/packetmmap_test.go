@@ -155,24 +155,7 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // timing out after timeout, closed when the test ends.
 func hostSocket(t *testing.T, ns *netnstest.NS, dev string, timeout time.Duration) int {
 	t.Helper()
-	var fd int
-	if err := ns.Do(func() error {
-		ifc, err := net.InterfaceByName(dev)
-		if err != nil {
-			return err
-		}
-		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(testEtherType)))
-		if err != nil {
-			return err
-		}
-		tv := unix.NsecToTimeval(timeout.Nanoseconds())
-		_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(testEtherType), Ifindex: ifc.Index})
-	}); err != nil {
-		t.Fatalf("host packet socket on %s: %v", dev, err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return fd
+	return ns.PacketSocket(t, dev, testEtherType, timeout)
 }
 
 // TestChecksumNotReadyWithoutVnetHdr: without PACKET_VNET_HDR the kernel
@@ -572,22 +555,7 @@ func writeTCP4(t *testing.T, v *vethEndpoint, sizes ...int) int {
 // comes for timeout, and returns the TCP payload sizes in order.
 func tcp4Payloads(t *testing.T, v *vethEndpoint, timeout time.Duration, send func()) []int {
 	t.Helper()
-	var rx int
-	if err := v.hns.Do(func() error {
-		ifc, err := net.InterfaceByName("h0")
-		if err != nil {
-			return err
-		}
-		if rx, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL))); err != nil {
-			return err
-		}
-		tv := unix.NsecToTimeval(timeout.Nanoseconds())
-		_ = unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-		return unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index})
-	}); err != nil {
-		t.Fatalf("host packet socket: %v", err)
-	}
-	defer unix.Close(rx)
+	rx := v.hns.PacketSocket(t, "h0", unix.ETH_P_ALL, timeout)
 	send()
 	var got []int
 	buf := make([]byte, 70000)
