@@ -377,7 +377,7 @@ func (t *txRing) put(pkt *stack.PacketBuffer, maxFrame int, vnet bool) bool {
 		return false
 	}
 	if vnet {
-		encodeVnetHdr(f[txDataOffset:off], &pkt.GSO)
+		encodeVnetHdr(f[txDataOffset:off], &pkt.GSO, len(data))
 	}
 	copy(f[off:], data)
 	le.PutUint32(f[tpLen:], uint32(off-txDataOffset+len(data)))

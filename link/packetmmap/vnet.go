@@ -47,9 +47,19 @@ func decodeVnetHdr(b []byte, g *stack.GSO) {
 	}
 }
 
-// encodeVnetHdr writes the virtio_net_hdr for a frame to send, so the
-// kernel completes its checksum and segments it if it is a super-packet.
-func encodeVnetHdr(b []byte, g *stack.GSO) {
+// linearMax is the largest frame sent without GSO whose virtio_net_hdr
+// hdr_len covers all of it, so the kernel copies it into the skb's linear
+// data. Otherwise a TX ring frame's bytes past the Ethernet header become
+// a zero-copy page fragment, which a veth (or anything that hands the skb
+// to another namespace) must copy again into a freshly allocated page: for
+// a small frame, a page allocation to move 50 bytes. Larger frames keep
+// the zero-copy path, which a real NIC reads by DMA.
+const linearMax = 512
+
+// encodeVnetHdr writes the virtio_net_hdr for a frame of frameLen bytes to
+// send, so the kernel completes its checksum and segments it if it is a
+// super-packet.
+func encodeVnetHdr(b []byte, g *stack.GSO, frameLen int) {
 	clear(b[:vnetHdrLen])
 	if g.NeedsCsum {
 		b[vnetFlags] = unix.VIRTIO_NET_HDR_F_NEEDS_CSUM
@@ -64,6 +74,9 @@ func encodeVnetHdr(b []byte, g *stack.GSO) {
 	case stack.GSOUDPL4:
 		b[vnetGSOType] = unix.VIRTIO_NET_HDR_GSO_UDP_L4
 	default:
+		if frameLen <= linearMax {
+			le.PutUint16(b[vnetHdrLenOff:], uint16(frameLen))
+		}
 		return
 	}
 	le.PutUint16(b[vnetGSOSize:], g.MSS)

@@ -21,7 +21,7 @@ func TestVnetHdrRoundTrip(t *testing.T) {
 		{Type: stack.GSOUDPL4, NeedsCsum: true, CsumStart: 20, CsumOffset: 6, MSS: 1472, HdrLen: 28},
 	} {
 		b := make([]byte, vnetHdrLen)
-		encodeVnetHdr(b, &g)
+		encodeVnetHdr(b, &g, 1000)
 		var got stack.GSO
 		decodeVnetHdr(b, &got)
 		if got != g {
@@ -35,7 +35,7 @@ func TestVnetHdrRoundTrip(t *testing.T) {
 // header, little-endian (host order on amd64/arm64).
 func TestVnetHdrWire(t *testing.T) {
 	b := make([]byte, vnetHdrLen)
-	encodeVnetHdr(b, &stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1448, HdrLen: 52})
+	encodeVnetHdr(b, &stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1448, HdrLen: 52}, 9000)
 	want := []byte{
 		0x01,  // flags: VIRTIO_NET_HDR_F_NEEDS_CSUM
 		0x01,  // gso_type: VIRTIO_NET_HDR_GSO_TCPV4
@@ -46,5 +46,30 @@ func TestVnetHdrWire(t *testing.T) {
 	}
 	if !bytes.Equal(b, want) {
 		t.Errorf("vnet header % x, want % x", b, want)
+	}
+}
+
+// TestVnetHdrLinearSmallFrames: a frame without GSO of at most linearMax
+// bytes says its whole length in hdr_len, so the kernel copies it into the
+// skb's linear data instead of attaching the ring's page; a larger one
+// leaves hdr_len 0 (zero-copy), and a super-packet keeps its headers'
+// length, which segmentation needs.
+func TestVnetHdrLinearSmallFrames(t *testing.T) {
+	for _, c := range []struct {
+		g    stack.GSO
+		n    int
+		want uint16
+	}{
+		{stack.GSO{}, 64, 64},
+		{stack.GSO{NeedsCsum: true, CsumStart: 20, CsumOffset: 6}, linearMax, linearMax},
+		{stack.GSO{}, linearMax + 1, 0},
+		{stack.GSO{}, 1514, 0},
+		{stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1448, HdrLen: 52}, 300, 66},
+	} {
+		b := make([]byte, vnetHdrLen)
+		encodeVnetHdr(b, &c.g, c.n)
+		if got := le.Uint16(b[vnetHdrLenOff:]); got != c.want {
+			t.Errorf("%+v, %d bytes: hdr_len %d, want %d", c.g, c.n, got, c.want)
+		}
 	}
 }
