@@ -308,22 +308,7 @@ func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
 				t.Fatalf("DeviceGSO = %v, AcceptsGSO = %v; want false, true", ep.DeviceGSO(c.gso.Type), ep.AcceptsGSO(c.gso.Type))
 			}
 
-			var rx int
-			if err := hns.Do(func() error {
-				ifc, err := net.InterfaceByName("h0")
-				if err != nil {
-					return err
-				}
-				if rx, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL))); err != nil {
-					return err
-				}
-				tv := unix.NsecToTimeval((300 * time.Millisecond).Nanoseconds())
-				_ = unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-				return unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index})
-			}); err != nil {
-				t.Fatalf("host packet socket: %v", err)
-			}
-			defer unix.Close(rx)
+			rx := hns.PacketSocket(t, "h0", unix.ETH_P_ALL, 300*time.Millisecond)
 
 			// frame builds a packet of the case's protocol with n
 			// payload bytes.
@@ -627,5 +612,68 @@ func TestKernelSegmentationSocketFull(t *testing.T) {
 	}
 	if st.TXPackets+st.TXRingFull != n || int(st.TXPackets) != sent || st.TXKernelGSO != st.TXPackets || st.TXErrors != 0 {
 		t.Errorf("counters do not add up: %+v for %d super-packets, %d reported sent", st, n, sent)
+	}
+}
+
+// TestTXCompletesChecksumsOfSmallAndLargeFrames: frames that leave with an
+// unfinished UDP checksum (NEEDS_CSUM) on a port without checksum offload
+// get it finished by the kernel, whether they go as linear skbs (up to
+// 512 bytes, hdr_len covering the frame) or with the ring's page attached
+// (larger); the host receives each with a valid checksum and its payload.
+func TestTXCompletesChecksumsOfSmallAndLargeFrames(t *testing.T) {
+	netnstest.RequireRoot(t)
+	v := openVethEndpoint(t, "pmcs", packetmmap.Options{}, func(rns, _ *netnstest.NS) {
+		rns.Run("ethtool", "-K", "r0", "tx", "off")
+	})
+	src, dst := [4]byte{198, 18, 0, 1}, [4]byte{198, 18, 0, 2}
+	sizes := []int{60, 512, 513, 1000} // whole frames, Ethernet header included
+	got := map[int]bool{}
+	rx := v.hns.PacketSocket(t, "h0", unix.ETH_P_ALL, 500*time.Millisecond)
+	l := stack.MakePacketBufferList(len(sizes))
+	l.Queue = v.w.ID()
+	for _, n := range sizes {
+		f := make([]byte, n)
+		header.EncodeEthernet(f, [6]byte{0x02, 0, 0, 0, 0, 2}, v.ep.LinkAddress(), header.EtherTypeIPv4)
+		header.EncodeIPv4(f[14:], header.IPv4Fields{TotalLength: uint16(n - 14), TTL: 64, Protocol: header.IPv4ProtocolUDP, Src: src, Dst: dst})
+		udpLen := uint16(n - 14 - 20)
+		for i := 14 + 28; i < n; i++ {
+			f[i] = byte(i)
+		}
+		header.EncodeUDP(f[34:], header.UDPFields{SrcPort: uint16(n), DstPort: 9, Length: udpLen,
+			Checksum: header.PseudoHeaderChecksumV4(header.IPv4ProtocolUDP, src, dst, udpLen)})
+		pkt := v.s.Frames().Get()
+		pkt.SetLen(n)
+		copy(pkt.Data(), f)
+		pkt.GSO = stack.GSO{NeedsCsum: true, CsumStart: 20, CsumOffset: 6}
+		l.PushBack(pkt)
+	}
+	if _, err := v.ep.WritePackets(l); err != nil {
+		t.Fatalf("WritePackets: %v", err)
+	}
+	buf := make([]byte, 2048)
+	for {
+		n, _, err := unix.Recvfrom(rx, buf, 0)
+		if err != nil {
+			break
+		}
+		ip := header.IPv4(buf[14:n])
+		if binary.BigEndian.Uint16(buf[12:14]) != uint16(header.EtherTypeIPv4) || header.ValidateIPv4(ip) != nil || ip.SourceAddress() != src {
+			continue
+		}
+		udp := header.UDP(ip[20:ip.TotalLength()])
+		size := int(udp.SourcePort())
+		ok := udp.IsChecksumValid(header.PseudoHeaderChecksumV4(header.IPv4ProtocolUDP, src, dst, uint16(len(udp))))
+		for i := 14 + 28; i < n; i++ {
+			ok = ok && buf[i] == byte(i)
+		}
+		if !ok {
+			t.Errorf("the %d-byte frame arrived with a bad UDP checksum (%#04x) or payload", size, udp.Checksum())
+		}
+		got[size] = true
+	}
+	for _, n := range sizes {
+		if !got[n] {
+			t.Errorf("the %d-byte frame did not arrive", n)
+		}
 	}
 }

@@ -53,7 +53,9 @@ func decodeVnetHdr(b []byte, g *stack.GSO) {
 // a zero-copy page fragment, which a veth (or anything that hands the skb
 // to another namespace) must copy again into a freshly allocated page: for
 // a small frame, a page allocation to move 50 bytes. Larger frames keep
-// the zero-copy path, which a real NIC reads by DMA.
+// the zero-copy path, which a real NIC reads by DMA. (Only the TX ring
+// needs this: packet_snd, behind sendmsg, already copies a frame shorter
+// than a page into linear data.)
 const linearMax = 512
 
 // encodeVnetHdr writes the virtio_net_hdr for a frame of frameLen bytes to
