@@ -155,6 +155,12 @@ type TCP struct {
 	Offload string    `json:"offload,omitempty"`
 	Gbps    []float64 `json:"gbps"` // per repeat, receiver side
 	Retrans []int     `json:"retransmits"`
+	// DUTBusyPct is, per repeat, how busy the DUT core was (user, system,
+	// irq and softirq time in /proc/stat) over iperf3's measured time. The
+	// hosts run on the other core, so this is what the goodput cost the
+	// DUT: kernel forwarding passes super-packets by reference, a
+	// user-space router copies them in and out. Absent in older runs.
+	DUTBusyPct []float64 `json:"dut_core_busy_pct,omitempty"`
 }
 
 // Usage is what the router process cost while it was measured (absent for

@@ -7,7 +7,8 @@
 // Per system and round it finds the throughput (highest rate with < 0.1 %
 // loss, binary search, counted from interface counters), the DUT core's
 // CPU time per forwarded packet (from /proc/stat), latency at 10 % and
-// 50 % of the kernel's 64-byte throughput (bench recv), iperf3 TCP, and the
+// 50 % of the kernel's 64-byte throughput (bench recv), iperf3 TCP with how
+// busy it keeps the DUT core (a SCHED_IDLE soaker, soak.go), and the
 // router's RSS and allocations (its /metrics). Everything it creates —
 // namespaces, processes, BPF links — is removed on return, error or signal.
 package netbench

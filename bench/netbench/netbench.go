@@ -809,18 +809,43 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 			return err
 		}
 	}
+	restore, err := t.steerDUTReceive(ctx)
+	if err != nil {
+		return err
+	}
+	defer restore()
 	defer func() {
 		for _, dev := range []string{t.a, t.b} {
 			_, _ = nsRun(context.Background(), t.dut, "ethtool", "-K", dev, "gro", "on")
 		}
 		_, _ = t.pinNAPI()
 	}()
+	// How busy the run keeps the DUT core is measured by a soaker (soak.go),
+	// against its rate on the idle core, taken first.
+	soaker, err := b.procs.start("DUT core soaker", soakerArgv(b.opts.BenchBin, dutCPU))
+	if err != nil {
+		return err
+	}
+	defer soaker.stop(time.Second)
+	idleRate := -1.0
+	if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+		return err
+	}
+	if from, ok := lastSoakSample(soaker.stdout.String()); ok {
+		if err := sleepCtx(ctx, 300*time.Millisecond); err != nil {
+			return err
+		}
+		if to, ok := lastSoakSample(soaker.stdout.String()); ok {
+			idleRate = soakRate(from, to)
+		}
+	}
 	srv, err := b.procs.start("iperf3 server", nsArgv(t.recv, hostCPU, "iperf3", "-s", "-1", "-B", recvV4, "-p", "5201"))
 	if err != nil {
 		return err
 	}
 	defer srv.stop(2 * time.Second)
 	var out string
+	var busy float64 // -1: not measured
 	for attempt := 0; attempt < 20; attempt++ {
 		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
 			return err
@@ -834,7 +859,24 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 		if err != nil {
 			return err
 		}
+		// The soaker's first sample ends iperf3's omitted slow start (plus
+		// a margin for its own start); the last, the client's exit.
+		first := make(chan soakSample, 1)
+		omitted := time.AfterFunc(b.plan.tcpOmit+100*time.Millisecond, func() {
+			if s, ok := lastSoakSample(soaker.stdout.String()); ok {
+				first <- s
+			}
+		})
 		werr := cl.wait(ctx, b.plan.tcpTime+b.plan.tcpOmit+15*time.Second)
+		omitted.Stop()
+		busy = -1
+		select {
+		case from := <-first:
+			if to, ok := lastSoakSample(soaker.stdout.String()); ok && idleRate > 0 {
+				busy = busyShare(soakRate(from, to), idleRate)
+			}
+		default: // the client ended before its slow start did
+		}
 		out = cl.stdout.String()
 		if werr == nil || !strings.Contains(out, "connect") {
 			break
@@ -852,7 +894,10 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 	}
 	tc.Gbps = append(tc.Gbps, res.Gbps)
 	tc.Retrans = append(tc.Retrans, res.Retransmits)
-	b.logf("%-22s TCP %d stream(s)%s: %.2f Gbit/s, %d retransmits", sys.name, streams, offloadLabel(offload), res.Gbps, res.Retransmits)
+	if busy >= 0 {
+		tc.DUTBusyPct = append(tc.DUTBusyPct, 100*busy)
+	}
+	b.logf("%-22s TCP %d stream(s)%s: %.2f Gbit/s, %d retransmits, DUT core %.0f %% busy", sys.name, streams, offloadLabel(offload), res.Gbps, res.Retransmits, 100*busy)
 	return nil
 }
 
@@ -913,7 +958,8 @@ func (b *benchRun) finishRun() {
 		"(generic XDP runs after GRO, where an aggregated frame does not fit an AF_XDP frame). Rows without a mark: the hosts' TX checksum offload (and with it TSO) off, the same for every system "+
 		"(the AF_XDP and XDP systems cannot finish CHECKSUM_PARTIAL frames); rows marked \"TSO\": the hosts' default offloads, so 64 KiB super-packets with unfinished checksums reach the DUT, "+
 		"measured for kernel forwarding and nexthop over PACKET_MMAP, which take them (received as super-packets; the DUT ports have TSO off, so both segment in software at egress). "+
-		"The DUT ports' receive work runs in the sender's context (CPU0) for veth without GRO, so TCP figures are not confined to the DUT core.",
+		"A veth port without GRO (or one sent super-packets) takes frames in the sender's softirq, on CPU0, so during TCP runs the DUT ports steer their receive work to CPU1 by RPS: "+
+		"the DUT's receive path, kernel forwarding and its segmentation run on the DUT core, as with a NIC's interrupt there. DUT core busy %%: the share of its idle-core work rate that a SCHED_IDLE spinner on the DUT core lost over the measured time (bench soak, as netperf's CPU loopers; /proc/stat misses short softirq bursts here).",
 		b.plan.tcpTime, b.plan.tcpOmit, b.plan.tcpOmit))
 	b.note("The generator shares CPU0 with the receiver and the host ports' napi kthreads: the more a system forwards, the more receive work CPU0 does and the less the generator offers, so generator-bound figures (≥) are lower for the systems that forward best.")
 	if b.cut != "" {
@@ -1022,7 +1068,7 @@ func Preflight(o Options) error {
 		return fmt.Errorf("needs 2 CPUs (the DUT on CPU%d, the generator on CPU%d); this machine has %d", dutCPU, hostCPU, runtime.NumCPU())
 	}
 	var missing []string
-	for _, c := range []string{"ip", "ethtool", "taskset", "nice", "iperf3", "curl", "ping", "sysctl"} {
+	for _, c := range []string{"ip", "ethtool", "taskset", "chrt", "nice", "iperf3", "curl", "ping", "sysctl"} {
 		if _, err := exec.LookPath(c); err != nil {
 			missing = append(missing, c)
 		}

@@ -317,6 +317,39 @@ func napiThreads(dev string) []int {
 	return pids
 }
 
+// steerDUTReceive sends the DUT ports' receive work to the DUT core by RPS
+// and returns the function that undoes it. TCP runs need it: veth hands a
+// frame to the receiver's napi only when that port has one (GRO on, which
+// TCP runs turn off on the DUT ports, or XDP) and could aggregate the frame
+// (not a super-packet from a sender with TSO on). Otherwise the DUT port
+// receives — and kernel forwarding routes and segments — in the sending
+// host's softirq, on the host core, and the DUT core sits idle. RPS queues
+// such frames to the DUT core's backlog instead, as a NIC's interrupt there
+// would. It is set for TCP runs only: the UDP runs' frames reach the DUT
+// ports' napi, already on the DUT core, and would pay for a trip through the
+// backlog.
+func (t *topo) steerDUTReceive(ctx context.Context) (restore func(), err error) {
+	mask := strconv.FormatUint(1<<dutCPU, 16)
+	var set []string
+	restore = func() {
+		for _, dev := range set {
+			_, _ = nsRun(context.Background(), t.dut, "sh", "-c", "echo 0 > "+rpsPath(dev))
+		}
+	}
+	for _, dev := range []string{t.a, t.b} {
+		if _, err := nsRun(ctx, t.dut, "sh", "-c", "echo "+mask+" > "+rpsPath(dev)); err != nil {
+			restore()
+			return nil, fmt.Errorf("steer %s's receive to CPU%d (RPS): %w", dev, dutCPU, err)
+		}
+		set = append(set, dev)
+	}
+	return restore, nil
+}
+
+// rpsPath is the RPS CPU mask of dev's one RX queue (every port runs on
+// one, see newTopo).
+func rpsPath(dev string) string { return "/sys/class/net/" + dev + "/queues/rx-0/rps_cpus" }
+
 // pinNAPI pins the napi kthreads of the DUT ports to the DUT core and
 // those of the host ports to the host core. It is called again after each
 // system starts, since attaching XDP or changing channels can make new

@@ -8,6 +8,7 @@
 //	bench micro    summarise `go test -bench` output read from stdin
 //	bench compare  old.json new.json: what changed between two runs
 //	bench xdpfwd   the in-kernel XDP redirect forwarder, the ceiling on the same topology
+//	bench soak     spin at SCHED_IDLE and count (run by `bench net` to measure how busy the DUT core is)
 package main
 
 import (
@@ -25,10 +26,11 @@ var commands = map[string]func(args []string) error{
 	"micro":   runMicro,
 	"compare": runCompare,
 	"xdpfwd":  runXDPFwd,
+	"soak":    runSoak,
 }
 
 func usage(status int) {
-	fmt.Fprintln(os.Stderr, "usage: bench net|gen|pktgen|recv|micro|compare|xdpfwd [flags]  (bench CMD -h for its flags)")
+	fmt.Fprintln(os.Stderr, "usage: bench net|gen|pktgen|recv|micro|compare|xdpfwd|soak [flags]  (bench CMD -h for its flags)")
 	os.Exit(status)
 }
 
