@@ -155,11 +155,13 @@ type TCP struct {
 	Offload string    `json:"offload,omitempty"`
 	Gbps    []float64 `json:"gbps"` // per repeat, receiver side
 	Retrans []int     `json:"retransmits"`
-	// DUTBusyPct is, per repeat, how busy the DUT core was (user, system,
-	// irq and softirq time in /proc/stat) over iperf3's measured time. The
-	// hosts run on the other core, so this is what the goodput cost the
-	// DUT: kernel forwarding passes super-packets by reference, a
-	// user-space router copies them in and out. Absent in older runs.
+	// DUTBusyPct is how busy the DUT core was over iperf3's measured time:
+	// the share of its idle-core work rate that a spinner at SCHED_IDLE on
+	// that core lost (netbench/soak.go; /proc/stat misses short softirq
+	// bursts on tick-accounting kernels). One value per repeat in which it
+	// was measured, so it can be shorter than Gbps. The hosts run on the
+	// other core, so this is what the goodput cost the DUT. Absent in runs
+	// before 2026-11-27 23:01.
 	DUTBusyPct []float64 `json:"dut_core_busy_pct,omitempty"`
 }
 

@@ -804,6 +804,14 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 			_, _ = nsRun(context.Background(), nd[0], "ethtool", "-K", nd[1], "tx", "on", "tso", "off")
 		}
 	}()
+	// Registered before GRO goes off, so a failure below still puts the
+	// DUT ports back for the next system's UDP runs.
+	defer func() {
+		for _, dev := range []string{t.a, t.b} {
+			_, _ = nsRun(context.Background(), t.dut, "ethtool", "-K", dev, "gro", "on")
+		}
+		_, _ = t.pinNAPI()
+	}()
 	for _, dev := range []string{t.a, t.b} {
 		if _, err := nsRun(ctx, t.dut, "ethtool", "-K", dev, "gro", "off"); err != nil {
 			return err
@@ -814,12 +822,6 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 		return err
 	}
 	defer restore()
-	defer func() {
-		for _, dev := range []string{t.a, t.b} {
-			_, _ = nsRun(context.Background(), t.dut, "ethtool", "-K", dev, "gro", "on")
-		}
-		_, _ = t.pinNAPI()
-	}()
 	// How busy the run keeps the DUT core is measured by a soaker (soak.go),
 	// against its rate on the idle core, taken first.
 	soaker, err := b.procs.start("DUT core soaker", soakerArgv(b.opts.BenchBin, dutCPU))
@@ -831,11 +833,11 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 	if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
 		return err
 	}
-	if from, ok := lastSoakSample(soaker.stdout.String()); ok {
+	if from, ok := readSoaker(soaker.stdout.String(), time.Now()); ok {
 		if err := sleepCtx(ctx, 300*time.Millisecond); err != nil {
 			return err
 		}
-		if to, ok := lastSoakSample(soaker.stdout.String()); ok {
+		if to, ok := readSoaker(soaker.stdout.String(), time.Now()); ok {
 			idleRate = soakRate(from, to)
 		}
 	}
@@ -845,7 +847,7 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 	}
 	defer srv.stop(2 * time.Second)
 	var out string
-	var busy float64 // -1: not measured
+	busy, busyWhy := -1.0, "" // busy -1: not measured, for the reason in busyWhy
 	for attempt := 0; attempt < 20; attempt++ {
 		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
 			return err
@@ -859,24 +861,8 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 		if err != nil {
 			return err
 		}
-		// The soaker's first sample ends iperf3's omitted slow start (plus
-		// a margin for its own start); the last, the client's exit.
-		first := make(chan soakSample, 1)
-		omitted := time.AfterFunc(b.plan.tcpOmit+100*time.Millisecond, func() {
-			if s, ok := lastSoakSample(soaker.stdout.String()); ok {
-				first <- s
-			}
-		})
+		busy, busyWhy = b.dutBusyDuring(ctx, cl, soaker, idleRate)
 		werr := cl.wait(ctx, b.plan.tcpTime+b.plan.tcpOmit+15*time.Second)
-		omitted.Stop()
-		busy = -1
-		select {
-		case from := <-first:
-			if to, ok := lastSoakSample(soaker.stdout.String()); ok && idleRate > 0 {
-				busy = busyShare(soakRate(from, to), idleRate)
-			}
-		default: // the client ended before its slow start did
-		}
 		out = cl.stdout.String()
 		if werr == nil || !strings.Contains(out, "connect") {
 			break
@@ -897,8 +883,54 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 	if busy >= 0 {
 		tc.DUTBusyPct = append(tc.DUTBusyPct, 100*busy)
 	}
-	b.logf("%-22s TCP %d stream(s)%s: %.2f Gbit/s, %d retransmits, DUT core %.0f %% busy", sys.name, streams, offloadLabel(offload), res.Gbps, res.Retransmits, 100*busy)
+	dut := fmt.Sprintf("DUT core %.0f %% busy", 100*busy)
+	if busy < 0 {
+		dut = "DUT core busy not measured: " + busyWhy
+	}
+	b.logf("%-22s TCP %d stream(s)%s: %.2f Gbit/s, %d retransmits, %s", sys.name, streams, offloadLabel(offload), res.Gbps, res.Retransmits, dut)
 	return nil
+}
+
+// dutBusyDuring returns the DUT core's busy share (0..1) over iperf3's
+// measured time, less 100 ms at each end, read from the soaker against its
+// idle-core rate — or -1 and why not.
+func (b *benchRun) dutBusyDuring(ctx context.Context, client, soaker *proc, idleRate float64) (float64, string) {
+	if idleRate <= 0 {
+		return -1, "no idle-core rate from the soaker (" + soakerState(soaker) + ")"
+	}
+	start := time.Now()
+	var marks [2]soakMark
+	for i, at := range []time.Duration{b.plan.tcpOmit + 100*time.Millisecond, b.plan.tcpOmit + b.plan.tcpTime - 100*time.Millisecond} {
+		timer := time.NewTimer(time.Until(start.Add(at)))
+		select {
+		case <-timer.C:
+		case <-client.done:
+			timer.Stop()
+			return -1, "iperf3 ended before its measured time did"
+		case <-ctx.Done():
+			timer.Stop()
+			return -1, ctx.Err().Error()
+		}
+		m, ok := readSoaker(soaker.stdout.String(), time.Now())
+		if !ok {
+			return -1, "the soaker wrote nothing readable (" + soakerState(soaker) + ")"
+		}
+		marks[i] = m
+	}
+	busy, ok := dutBusy(idleRate, marks[0], marks[1])
+	if !ok {
+		return -1, "the soaker's count went backwards"
+	}
+	return busy, ""
+}
+
+// soakerState says whether the soaker still runs, and what it wrote to
+// stderr if not.
+func soakerState(soaker *proc) string {
+	if !soaker.exited() {
+		return "it is running"
+	}
+	return "it exited: " + trunc(strings.TrimSpace(soaker.stderr.String()), 300)
 }
 
 func (b *benchRun) note(s string) {
@@ -958,8 +990,10 @@ func (b *benchRun) finishRun() {
 		"(generic XDP runs after GRO, where an aggregated frame does not fit an AF_XDP frame). Rows without a mark: the hosts' TX checksum offload (and with it TSO) off, the same for every system "+
 		"(the AF_XDP and XDP systems cannot finish CHECKSUM_PARTIAL frames); rows marked \"TSO\": the hosts' default offloads, so 64 KiB super-packets with unfinished checksums reach the DUT, "+
 		"measured for kernel forwarding and nexthop over PACKET_MMAP, which take them (received as super-packets; the DUT ports have TSO off, so both segment in software at egress). "+
-		"A veth port without GRO (or one sent super-packets) takes frames in the sender's softirq, on CPU0, so during TCP runs the DUT ports steer their receive work to CPU1 by RPS: "+
-		"the DUT's receive path, kernel forwarding and its segmentation run on the DUT core, as with a NIC's interrupt there. DUT core busy %%: the share of its idle-core work rate that a SCHED_IDLE spinner on the DUT core lost over the measured time (bench soak, as netperf's CPU loopers; /proc/stat misses short softirq bursts here).",
+		"A veth port without a napi instance (GRO off, no native XDP), or sent frames by a device with TSO on, takes them in the sender's softirq, on CPU0, so during TCP runs the DUT ports steer their receive work to CPU1 by RPS: "+
+		"the DUT's receive path, kernel forwarding and its segmentation run on the DUT core in backlog softirq (raised by an IPI, so it preempts a router there rather than sharing the core as the napi kthreads do), as with a NIC's interrupt there. "+
+		"DUT core busy %%: the share of its idle-core work rate that a SCHED_IDLE spinner on the DUT core lost over the measured time (bench soak, as netperf's CPU loopers; /proc/stat misses short softirq bursts here); "+
+		"the spinner also keeps that core from halting, for every system alike; a busy %% well below 100 means CPU0, not the DUT, set the rate.",
 		b.plan.tcpTime, b.plan.tcpOmit, b.plan.tcpOmit))
 	b.note("The generator shares CPU0 with the receiver and the host ports' napi kthreads: the more a system forwards, the more receive work CPU0 does and the less the generator offers, so generator-bound figures (≥) are lower for the systems that forward best.")
 	if b.cut != "" {

@@ -62,34 +62,51 @@ func Soak(w io.Writer, interval time.Duration, stop <-chan struct{}) error {
 	}
 }
 
-// soakSample is one line of Soak's output.
-type soakSample struct{ units, ns uint64 }
+// soakMark is a soaker's work count as the benchmark read it, stamped with
+// the benchmark's clock: the count lags by at most one interval of the
+// soaker's work, and a starved soaker, which does no work, writes nothing
+// new — so the soaker's own clock, which stops with it, is not used.
+type soakMark struct {
+	units uint64
+	at    time.Time
+}
 
-// lastSoakSample parses the last complete line of Soak's output.
-func lastSoakSample(out string) (soakSample, bool) {
+// readSoaker returns the count on the last complete line of Soak's output,
+// stamped now; false when there is none.
+func readSoaker(out string, now time.Time) (soakMark, bool) {
 	out = strings.TrimRight(out[:strings.LastIndexByte(out, '\n')+1], "\n")
 	if i := strings.LastIndexByte(out, '\n'); i >= 0 {
 		out = out[i+1:]
 	}
 	f := strings.Fields(out)
 	if len(f) != 2 {
-		return soakSample{}, false
+		return soakMark{}, false
 	}
 	u, err1 := strconv.ParseUint(f[0], 10, 64)
-	ns, err2 := strconv.ParseUint(f[1], 10, 64)
+	_, err2 := strconv.ParseUint(f[1], 10, 64)
 	if err1 != nil || err2 != nil {
-		return soakSample{}, false
+		return soakMark{}, false
 	}
-	return soakSample{u, ns}, true
+	return soakMark{units: u, at: now}, true
 }
 
-// soakRate is the units per second between two samples; 0 when they are
-// the same sample (a soaker that got no time to write another).
-func soakRate(from, to soakSample) float64 {
-	if to.ns <= from.ns || to.units < from.units {
+// soakRate is the soaker's units per second between two marks; 0 when no
+// time passed or the count went backwards (not the same soaker).
+func soakRate(from, to soakMark) float64 {
+	d := to.at.Sub(from.at)
+	if d <= 0 || to.units < from.units {
 		return 0
 	}
-	return float64(to.units-from.units) * 1e9 / float64(to.ns-from.ns)
+	return float64(to.units-from.units) / d.Seconds()
+}
+
+// dutBusy is the core's busy share (0..1) over the window between two
+// marks, against the soaker's idle-core rate; false when either is unknown.
+func dutBusy(idleRate float64, from, to soakMark) (float64, bool) {
+	if idleRate <= 0 || !to.at.After(from.at) || to.units < from.units {
+		return 0, false
+	}
+	return busyShare(soakRate(from, to), idleRate), true
 }
 
 // busyShare is the core's busy share (0..1) from a soaker's rate under load

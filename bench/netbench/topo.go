@@ -318,30 +318,35 @@ func napiThreads(dev string) []int {
 }
 
 // steerDUTReceive sends the DUT ports' receive work to the DUT core by RPS
-// and returns the function that undoes it. TCP runs need it: veth hands a
-// frame to the receiver's napi only when that port has one (GRO on, which
-// TCP runs turn off on the DUT ports, or XDP) and could aggregate the frame
-// (not a super-packet from a sender with TSO on). Otherwise the DUT port
+// and returns the function that puts the previous masks back. TCP runs need
+// it: veth hands a frame to the receiving port's napi only when that port
+// has a napi instance (GRO on, which TCP runs turn off on the DUT ports, or
+// native XDP) and the sending device has TSO off. Otherwise the DUT port
 // receives — and kernel forwarding routes and segments — in the sending
 // host's softirq, on the host core, and the DUT core sits idle. RPS queues
-// such frames to the DUT core's backlog instead, as a NIC's interrupt there
-// would. It is set for TCP runs only: the UDP runs' frames reach the DUT
-// ports' napi, already on the DUT core, and would pay for a trip through the
-// backlog.
+// those frames to the DUT core's backlog instead, processed in softirq
+// there (raised by an IPI, so it preempts a router on that core), as a
+// NIC's interrupt there would. It is set for TCP runs only: the UDP runs'
+// frames reach the DUT ports' napi, already on the DUT core, and would pay
+// for a trip through the backlog.
 func (t *topo) steerDUTReceive(ctx context.Context) (restore func(), err error) {
 	mask := strconv.FormatUint(1<<dutCPU, 16)
-	var set []string
+	prev := map[string]string{}
 	restore = func() {
-		for _, dev := range set {
-			_, _ = nsRun(context.Background(), t.dut, "sh", "-c", "echo 0 > "+rpsPath(dev))
+		for dev, m := range prev {
+			_, _ = nsRun(context.Background(), t.dut, "sh", "-c", "echo "+m+" > "+rpsPath(dev))
 		}
 	}
 	for _, dev := range []string{t.a, t.b} {
-		if _, err := nsRun(ctx, t.dut, "sh", "-c", "echo "+mask+" > "+rpsPath(dev)); err != nil {
+		old, err := nsRun(ctx, t.dut, "cat", rpsPath(dev))
+		if err == nil {
+			prev[dev] = strings.TrimSpace(old)
+			_, err = nsRun(ctx, t.dut, "sh", "-c", "echo "+mask+" > "+rpsPath(dev))
+		}
+		if err != nil {
 			restore()
 			return nil, fmt.Errorf("steer %s's receive to CPU%d (RPS): %w", dev, dutCPU, err)
 		}
-		set = append(set, dev)
 	}
 	return restore, nil
 }
