@@ -65,6 +65,16 @@ func figures(r *Run) []figure {
 		add("latency p99 µs: "+tr, l.P99us, false)
 		add("lost packets: "+tr, floatsU64(l.Lost), false)
 	}
+	type tcpKey struct {
+		streams int
+		offload string
+	}
+	baseTCP := map[tcpKey]TCP{}
+	for _, t := range r.TCP {
+		if t.System == base {
+			baseTCP[tcpKey{t.Streams, t.Offload}] = t
+		}
+	}
 	for _, t := range r.TCP {
 		tr := fmt.Sprintf("%s, %d stream(s)", t.System, t.Streams)
 		if t.Offload != "" {
@@ -72,6 +82,12 @@ func figures(r *Run) []figure {
 		}
 		add("TCP Gbit/s: "+tr, t.Gbps, true)
 		add("TCP retransmits: "+tr, floatsInt(t.Retrans), false)
+		// Busy is what the goodput cost the DUT core: a change that keeps
+		// the Gbit/s but frees the core shows here first.
+		add("TCP DUT core busy %: "+tr, t.DUTBusyPct, false)
+		if b, ok := baseTCP[tcpKey{t.Streams, t.Offload}]; ok && t.System != base {
+			add("TCP Gbit/s ÷ "+base+": "+tr, ratios(t.Gbps, b.Gbps), true)
+		}
 	}
 	for _, u := range r.Usage {
 		if u.MaxRSSMB > 0 {
@@ -116,8 +132,8 @@ func ratios(xs, base []float64) []float64 {
 // both, old median → new median and the change in %, flagged "better" or
 // "worse" only when the change exceeds the larger of the two runs' min–max
 // spreads (so within-noise changes read as noise); then the figures only one
-// run has. Throughput and CPU also appear as ratios to each run's baseline
-// (the kernel), and lower bounds are marked ≥. It warns first when the runs
+// run has. Throughput, CPU and TCP Gbit/s also appear as ratios to each
+// run's baseline (the kernel), and lower bounds are marked ≥. It warns first when the runs
 // come from different machines.
 func Compare(w io.Writer, old, new *Run) error {
 	if old == nil || new == nil {
