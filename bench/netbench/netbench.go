@@ -847,7 +847,7 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 	}
 	defer srv.stop(2 * time.Second)
 	var out string
-	busy, busyWhy := -1.0, "" // busy -1: not measured, for the reason in busyWhy
+	busy, busyWhy, steal := -1.0, "", "" // busy -1: not measured, for the reason in busyWhy
 	for attempt := 0; attempt < 20; attempt++ {
 		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
 			return err
@@ -861,7 +861,7 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 		if err != nil {
 			return err
 		}
-		busy, busyWhy = b.dutBusyDuring(ctx, cl, soaker, idleRate)
+		busy, busyWhy, steal = b.dutBusyDuring(ctx, cl, soaker, idleRate)
 		werr := cl.wait(ctx, b.plan.tcpTime+b.plan.tcpOmit+15*time.Second)
 		out = cl.stdout.String()
 		if werr == nil || !strings.Contains(out, "connect") {
@@ -887,18 +887,26 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 	if busy < 0 {
 		dut = "DUT core busy not measured: " + busyWhy
 	}
-	b.logf("%-22s TCP %d stream(s)%s: %.2f Gbit/s, %d retransmits, %s", sys.name, streams, offloadLabel(offload), res.Gbps, res.Retransmits, dut)
+	b.logf("%-22s TCP %d stream(s)%s: %.2f Gbit/s, %d retransmits, %s%s", sys.name, streams, offloadLabel(offload), res.Gbps, res.Retransmits, dut, steal)
 	return nil
 }
 
 // dutBusyDuring returns the DUT core's busy share (0..1) over iperf3's
 // measured time, less 100 ms at each end, read from the soaker against its
-// idle-core rate — or -1 and why not.
-func (b *benchRun) dutBusyDuring(ctx context.Context, client, soaker *proc, idleRate float64) (float64, string) {
-	if idleRate <= 0 {
-		return -1, "no idle-core rate from the soaker (" + soakerState(soaker) + ")"
-	}
+// idle-core rate — or -1 and why not. steal is ", steal …" for the log when
+// /proc/stat could be read at both ends: on a shared VM it tells a slow
+// round that lost its vCPUs from one the system made slow.
+func (b *benchRun) dutBusyDuring(ctx context.Context, client, soaker *proc, idleRate float64) (busy float64, why, steal string) {
 	start := time.Now()
+	var stat [2][]byte
+	defer func() {
+		if stat[0] != nil && stat[1] != nil {
+			steal = stealText(stat[0], stat[1])
+		}
+	}()
+	if idleRate <= 0 {
+		return -1, "no idle-core rate from the soaker (" + soakerState(soaker) + ")", ""
+	}
 	var marks [2]soakMark
 	for i, at := range []time.Duration{b.plan.tcpOmit + 100*time.Millisecond, b.plan.tcpOmit + b.plan.tcpTime - 100*time.Millisecond} {
 		timer := time.NewTimer(time.Until(start.Add(at)))
@@ -906,22 +914,39 @@ func (b *benchRun) dutBusyDuring(ctx context.Context, client, soaker *proc, idle
 		case <-timer.C:
 		case <-client.done:
 			timer.Stop()
-			return -1, "iperf3 ended before its measured time did"
+			return -1, "iperf3 ended before its measured time did", ""
 		case <-ctx.Done():
 			timer.Stop()
-			return -1, ctx.Err().Error()
+			return -1, ctx.Err().Error(), ""
 		}
 		m, ok := readSoaker(soaker.stdout.String(), time.Now())
+		stat[i], _ = os.ReadFile("/proc/stat")
 		if !ok {
-			return -1, "the soaker wrote nothing readable (" + soakerState(soaker) + ")"
+			return -1, "the soaker wrote nothing readable (" + soakerState(soaker) + ")", ""
 		}
 		marks[i] = m
 	}
 	busy, ok := dutBusy(idleRate, marks[0], marks[1])
 	if !ok {
-		return -1, "the soaker's count went backwards"
+		return -1, "the soaker's count went backwards", ""
 	}
-	return busy, ""
+	return busy, "", ""
+}
+
+// stealText is ", steal H % host core / D % DUT core" between two reads of
+// /proc/stat, or "" when either core's times cannot be had.
+func stealText(from, to []byte) string {
+	var pct [2]float64
+	for i, cpu := range []int{hostCPU, dutCPU} {
+		a, err1 := ParseProcStat(from, cpu)
+		c, err2 := ParseProcStat(to, cpu)
+		share, ok := c.StealSince(a)
+		if err1 != nil || err2 != nil || !ok {
+			return ""
+		}
+		pct[i] = 100 * share
+	}
+	return fmt.Sprintf(", steal %.0f %% host core / %.0f %% DUT core", pct[0], pct[1])
 }
 
 // soakerState says whether the soaker still runs, and what it wrote to

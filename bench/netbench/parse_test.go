@@ -55,6 +55,30 @@ func TestParseProcStat(t *testing.T) {
 	}
 }
 
+func TestStealSince(t *testing.T) {
+	from := `cpu0 100 0 50 800 0 0 50 0 0 0
+cpu1 10 0 10 970 0 0 10 0 0 0
+`
+	// Over 200 ticks: the host core lost 50 to the hypervisor, the DUT
+	// core 10 (iowait counts as elapsed time too).
+	to := `cpu0 150 0 60 850 0 0 90 50 0 0
+cpu1 20 0 20 1120 10 0 20 10 0 0
+`
+	if got, want := stealText([]byte(from), []byte(to)), ", steal 25 % host core / 5 % DUT core"; got != want {
+		t.Errorf("stealText = %q, want %q", got, want)
+	}
+	// Nothing elapsed, a counter going backwards, a missing core: no figure.
+	if got := stealText([]byte(from), []byte(from)); got != "" {
+		t.Errorf("no time passed: %q", got)
+	}
+	if got := stealText([]byte(to), []byte(from)); got != "" {
+		t.Errorf("backwards: %q", got)
+	}
+	if got := stealText([]byte(from), []byte("cpu0 1 2 3 4 5 6 7 8\n")); got != "" {
+		t.Errorf("no cpu1 line: %q", got)
+	}
+}
+
 func TestParseIperf3(t *testing.T) {
 	data, err := os.ReadFile("testdata/iperf3-2streams.json")
 	if err != nil {

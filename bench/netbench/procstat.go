@@ -32,6 +32,18 @@ func (c CPUTimes) BusyNsSince(earlier CPUTimes) float64 {
 	return float64(b-e) * 1e9 / userHZ
 }
 
+// StealSince is the share (0..1) of the time between an earlier sample and
+// c that the hypervisor ran something else on this vCPU. A round whose
+// steal is high measured the neighbours as much as the systems; ok is false
+// when no tick passed or a counter went backwards.
+func (c CPUTimes) StealSince(earlier CPUTimes) (share float64, ok bool) {
+	all := func(t CPUTimes) uint64 { return t.Busy() + t.Idle + t.IOWait + t.Steal }
+	if all(c) <= all(earlier) || c.Steal < earlier.Steal {
+		return 0, false
+	}
+	return float64(c.Steal-earlier.Steal) / float64(all(c)-all(earlier)), true
+}
+
 // ParseProcStat returns the times of CPU cpu from the contents of
 // /proc/stat. It fails, naming the CPU, when the line is missing or short.
 func ParseProcStat(data []byte, cpu int) (CPUTimes, error) {
