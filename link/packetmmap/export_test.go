@@ -9,3 +9,7 @@ func SetFanoutIgnoreOutgoing(on bool) (restore func()) {
 	fanoutIgnoreOutgoing = on
 	return func() { fanoutIgnoreOutgoing = old }
 }
+
+// TXRingFramesPut is how many frames writer i has put on its TX ring
+// since it opened (while fewer than the ring's frames).
+func TXRingFramesPut(e *Endpoint, i int) int { return e.tx[i].head }

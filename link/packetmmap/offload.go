@@ -11,18 +11,23 @@ import (
 	"github.com/nexthop-router/nexthop/stack"
 )
 
-// Which super-packets the kernel segments for us. A frame sent with a
-// virtio_net_hdr GSO type on a PACKET_QDISC_BYPASS socket goes through
-// packet_direct_xmit → __dev_direct_xmit, whose validate_xmit_skb segments
-// it in software when the device lacks the matching TSO feature and then
-// drops the result (`if (skb != orig_skb) goto drop`): the kick fails and
-// nothing leaves. So a super-packet goes to the bypass ring only when the
-// device's active features include the segmentation offload of its type;
-// otherwise to a second socket (gsoSocket) that sends it with sendmsg
-// through the qdisc layer, where the kernel segments it in software as it
-// does for its own forwarding (one copy of the super-packet instead of the
-// stack cutting it into frames, each copied into the ring and sent as its
-// own skb).
+// How super-packets leave. Every one goes to a second socket (gsoSocket)
+// that sends it with sendmsg, straight from the RX frame, through the qdisc
+// layer: there the kernel hands it whole to a device with the segmentation
+// offload of its type, or segments it in software as it does for its own
+// forwarding. That is one copy of the 64 KiB, into the skb. The bypass TX
+// ring would cost more on every device:
+//   - without the offload it cannot send one at all: __dev_direct_xmit
+//     segments in validate_xmit_skb and then drops the result
+//     (`if (skb != orig_skb) goto drop`);
+//   - with it, the ring costs a copy into the ring frame, and a veth then
+//     copies the ring's zero-copy pages again (skb_copy_ubufs in
+//     __dev_forward_skb): three copies of every byte through the router
+//     instead of two. Measured on a veth with TSO on, 1 TCP stream: 8–14
+//     Gbit/s through the ring, 13–15 through sendmsg, the DUT core
+//     saturated in both (bench/RESULTS.md, 2026-11-28).
+// The device's offloads still matter for the count of super-packets the
+// kernel segments in software (TXKernelGSO).
 
 // gsoFeatures maps each GSO type to the ethtool feature string
 // (ETH_SS_FEATURES, as `ethtool -k` prints it) the device needs for it.
@@ -69,7 +74,7 @@ func (e *Endpoint) AcceptsGSO(t stack.GSOType) bool {
 
 // DeviceGSO reports whether the device segments super-packets of type t
 // itself (its TSO/USO feature is on, as of the last RefreshOffloads), so
-// that they go straight to the driver rather than through the kernel's
+// that the kernel passes them to the driver whole rather than through its
 // software segmentation.
 func (e *Endpoint) DeviceGSO(t stack.GSOType) bool {
 	return t < 32 && e.gsoOK.Load()&(1<<t) != 0

@@ -99,7 +99,7 @@ type Stats struct {
 	TXRefused uint64
 	// TXKernelGSO super-packets were handed to the kernel's software
 	// segmentation, the device lacking the offload (counted in TXPackets
-	// too).
+	// too). Those the device segments itself are not counted here.
 	TXKernelGSO uint64
 }
 
@@ -265,9 +265,9 @@ func (e *Endpoint) MaxHeaderLength() uint16 { return ethHdrLen }
 func (e *Endpoint) LinkAddress() stack.LinkAddress { return e.addr }
 
 // Capabilities implements stack.LinkEndpoint. With vnet headers the kernel
-// completes checksums and segments super-packets on TX: the device where
-// it has the offload (DeviceGSO), else the kernel's software GSO through
-// the writer's gsoSocket (AcceptsGSO).
+// completes checksums and segments super-packets on TX, which leave through
+// the writer's gsoSocket: the device segments them where it has the
+// offload (DeviceGSO), else the kernel's software GSO (AcceptsGSO).
 func (e *Endpoint) Capabilities() stack.LinkEndpointCapabilities {
 	c := stack.CapabilityResolutionRequired | stack.CapabilityRXChecksumOffload
 	if e.vnet {

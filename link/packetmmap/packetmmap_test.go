@@ -204,18 +204,16 @@ func TestChecksumNotReadyWithoutVnetHdr(t *testing.T) {
 	}
 }
 
-// TestRefusedFrameDoesNotStopTheRing: a super-packet sent straight to the
-// driver of a device whose TSO was turned off since the endpoint last read
-// its features (before the router's RTM_NEWLINK refresh) is dropped by the
-// kernel (PACKET_QDISC_BYPASS cannot segment), and tpacket_snd then
-// retries that same frame on every kick. The ring must skip it after a few
-// kicks so that the frames behind it still go; before this, one such frame
-// stopped the interface's TX for good.
+// TestRefusedFrameDoesNotStopTheRing: a frame the device drops (here a
+// veth whose peer's MTU is below the frame, which __dev_forward_skb
+// refuses) leaves tpacket_snd retrying that same frame on every kick. The
+// ring must skip it after a few kicks so that the frames behind it still
+// go; before this, one such frame stopped the interface's TX for good.
 func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 	netnstest.RequireRoot(t)
 	v := openVethEndpoint(t, "pmr", packetmmap.Options{}, nil)
 	hns, s, w, ep := v.hns, v.s, v.w, v.ep
-	v.rns.Run("ethtool", "-K", "r0", "tso", "off") // not refreshed: the endpoint still sees TSO on
+	hns.Run("ip", "link", "set", "h0", "mtu", "1000")
 
 	rx := hostSocket(t, hns, "h0", 200*time.Millisecond)
 
@@ -231,27 +229,23 @@ func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 		l.PushBack(pkt)
 		_, _ = ep.WritePackets(l) // a failed kick is expected here
 	}
-
-	// A TCP/IPv4 super-packet of 4,000 payload bytes in 1,400-byte segments.
-	const payload = 4000
-	super := make([]byte, 14+20+20+payload)
-	header.EncodeEthernet(super, [6]byte{0x02, 0, 0, 0, 0, 2}, mac, header.EtherTypeIPv4)
-	header.EncodeIPv4(super[14:], header.IPv4Fields{TotalLength: 40 + payload, TTL: 64, Protocol: header.IPv4ProtocolTCP,
-		Src: [4]byte{198, 18, 0, 1}, Dst: [4]byte{198, 18, 0, 2}})
-	header.EncodeTCP(super[34:], header.TCPFields{SrcPort: 1, DstPort: 2, Flags: header.TCPFlagACK, WindowSize: 1000})
-	write(super, stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40})
+	frame := func(n int, tag byte) []byte {
+		f := make([]byte, n)
+		copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		copy(f[6:12], mac[:])
+		binary.BigEndian.PutUint16(f[12:14], testEtherType)
+		f[14] = tag
+		return f
+	}
+	// 1,400 bytes: within r0's MTU, so the ring takes it; over h0's.
+	write(frame(14+1400, 0xee), stack.GSO{})
 
 	// Ordinary frames behind it: each is written with its own kick, as a
 	// worker would on later batches, and must reach the host.
 	got := 0
 	buf := make([]byte, 2048)
 	for i := range 8 {
-		frame := make([]byte, 60)
-		copy(frame[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-		copy(frame[6:12], mac[:])
-		binary.BigEndian.PutUint16(frame[12:14], testEtherType)
-		frame[14] = byte(i)
-		write(frame, stack.GSO{})
+		write(frame(60, byte(i)), stack.GSO{})
 		for {
 			n, _, err := unix.Recvfrom(rx, buf, 0)
 			if err != nil {
@@ -264,20 +258,22 @@ func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 	}
 	st := ep.Stats()
 	if got < 8-4 {
-		t.Errorf("host received %d of the 8 frames sent after the refused super-packet; the ring stopped (stats %+v)", got, st)
+		t.Errorf("host received %d of the 8 frames sent after the refused frame; the ring stopped (stats %+v)", got, st)
 	}
 	if st.TXRefused != 1 {
-		t.Errorf("TXRefused = %d, want 1 (the super-packet, skipped)", st.TXRefused)
+		t.Errorf("TXRefused = %d, want 1 (the 1,400-byte frame, skipped)", st.TXRefused)
 	}
 }
 
-// TestKernelSegmentsForTSOOffDevice: a super-packet for a device without
+// TestSuperPacketsLeaveThroughSendmsg: a super-packet for a device without
 // the matching segmentation offload goes through the writer's
 // kernel-segmentation socket to the kernel's software segmentation, for each GSO type the stack
 // hands over (TCP over IPv4 and IPv6, UDP L4), and the peer receives its
 // gso_size segments in order with the ordinary packets written before and
-// after it in the same batch; TXKernelGSO counts it.
-func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
+// after it in the same batch; TXKernelGSO counts it. For a device with the
+// offload it takes the same socket, not the TX ring (which would copy it
+// twice more on a veth), and the peer receives it whole.
+func TestSuperPacketsLeaveThroughSendmsg(t *testing.T) {
 	netnstest.RequireRoot(t)
 	src4, dst4 := [4]byte{198, 18, 0, 1}, [4]byte{198, 18, 0, 2}
 	src6 := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}
@@ -288,24 +284,33 @@ func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
 		gso     stack.GSO
 		payload int
 		want    []int // the payloads the peer receives: small, segments, small
+		devGSO  bool  // the device has the offload: nothing for the kernel to cut
 	}{
 		{"tcp4", []string{"tso", "off"},
 			stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40},
-			4000, []int{100, 1400, 1400, 1200, 200}},
+			4000, []int{100, 1400, 1400, 1200, 200}, false},
 		{"tcp6", []string{"tso", "off"},
 			stack.GSO{Type: stack.GSOTCPv6, NeedsCsum: true, CsumStart: 40, CsumOffset: 16, MSS: 1400, HdrLen: 60},
-			3000, []int{100, 1400, 1400, 200, 200}},
+			3000, []int{100, 1400, 1400, 200, 200}, false},
 		{"udp4", []string{"tx-udp-segmentation", "off"},
 			stack.GSO{Type: stack.GSOUDPL4, NeedsCsum: true, CsumStart: 20, CsumOffset: 6, MSS: 1000, HdrLen: 28},
-			3000, []int{100, 1000, 1000, 1000, 200}},
+			3000, []int{100, 1000, 1000, 1000, 200}, false},
+		{"tcp4 TSO on", nil,
+			stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40},
+			4000, []int{100, 4000, 200}, true},
+		{"tcp6 TSO on", nil,
+			stack.GSO{Type: stack.GSOTCPv6, NeedsCsum: true, CsumStart: 40, CsumOffset: 16, MSS: 1400, HdrLen: 60},
+			3000, []int{100, 3000, 200}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := openVethEndpoint(t, "pmk", packetmmap.Options{}, func(rns, _ *netnstest.NS) {
-				rns.Run(append([]string{"ethtool", "-K", "r0"}, c.off...)...)
+				if c.off != nil {
+					rns.Run(append([]string{"ethtool", "-K", "r0"}, c.off...)...)
+				}
 			})
 			hns, s, w, ep := v.hns, v.s, v.w, v.ep
-			if ep.DeviceGSO(c.gso.Type) || !ep.AcceptsGSO(c.gso.Type) {
-				t.Fatalf("DeviceGSO = %v, AcceptsGSO = %v; want false, true", ep.DeviceGSO(c.gso.Type), ep.AcceptsGSO(c.gso.Type))
+			if ep.DeviceGSO(c.gso.Type) != c.devGSO || !ep.AcceptsGSO(c.gso.Type) {
+				t.Fatalf("DeviceGSO = %v, AcceptsGSO = %v; want %v, true", ep.DeviceGSO(c.gso.Type), ep.AcceptsGSO(c.gso.Type), c.devGSO)
 			}
 
 			rx := hns.PacketSocket(t, "h0", unix.ETH_P_ALL, 300*time.Millisecond)
@@ -380,10 +385,19 @@ func TestKernelSegmentsForTSOOffDevice(t *testing.T) {
 				}
 			}
 			if !slices.Equal(got, c.want) {
-				t.Errorf("host received payloads of %v bytes, want %v (the super-packet cut by the kernel, in order)", got, c.want)
+				t.Errorf("host received payloads of %v bytes, want %v (the super-packet, cut by the kernel unless the device has the offload, in order)", got, c.want)
 			}
-			if st := ep.Stats(); st.TXKernelGSO != 1 || st.TXRefused != 0 {
-				t.Errorf("TXKernelGSO = %d, TXRefused = %d; want 1, 0", st.TXKernelGSO, st.TXRefused)
+			wantKernel := uint64(1)
+			if c.devGSO {
+				wantKernel = 0
+			}
+			if st := ep.Stats(); st.TXKernelGSO != wantKernel || st.TXRefused != 0 {
+				t.Errorf("TXKernelGSO = %d, TXRefused = %d; want %d, 0", st.TXKernelGSO, st.TXRefused, wantKernel)
+			}
+			// Only the first small frame went through the ring; the
+			// super-packet, and the frame behind it, through sendmsg.
+			if n := packetmmap.TXRingFramesPut(ep, w.ID()); n != 1 {
+				t.Errorf("the TX ring took %d frames, want 1", n)
 			}
 		})
 	}

@@ -286,16 +286,17 @@ func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 }
 
 // write copies the batch into free TX slots, releases the packets and kicks
-// the kernel. Super-packets of a GSO type outside devGSO (the types the
-// device segments itself) go to the kernel-segmentation socket gso
-// instead, if there is one. Order is kept, as a link must: the ring's
-// frames put so far are kicked before a frame goes to gso; and from then
-// on, and while frames sent through gso earlier may still wait in a qdisc,
-// every frame takes gso, so that none overtakes a segment of an earlier
-// super-packet. Each frame through gso is one sendmsg: cheap next to the
-// copy of a super-packet, dearer for small frames caught behind one (ports
-// without TSO only). A kick that returns EAGAIN may leave ring frames
-// unsent that a following sendmsg then overtakes, as with any two sockets.
+// the kernel. Super-packets go to the socket gso instead, if there is one
+// (see offload.go for why); those of a GSO type outside devGSO (the types
+// the device segments itself) count as segmented by the kernel. Order is
+// kept, as a link must: the ring's frames put so far are kicked before a
+// frame goes to gso; and from then on, and while frames sent through gso
+// earlier may still wait in a qdisc, every frame takes gso, so that none
+// overtakes a segment of an earlier super-packet. Each frame through gso is
+// one sendmsg: cheap next to the copy of a super-packet, dearer for small
+// frames caught behind one. A kick that returns EAGAIN may leave ring
+// frames unsent that a following sendmsg then overtakes, as with any two
+// sockets.
 func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso *gsoSocket, devGSO uint32) (int, error) {
 	allGSO := gso != nil && gso.busy()
 	var err error
@@ -303,7 +304,7 @@ func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso
 	var sent, sentGSO, supers int
 	var bytes, bytesGSO uint64
 	for _, pkt := range pkts.AsSlice() {
-		if allGSO || gso != nil && pkt.GSO.Type != stack.GSONone && devGSO&(1<<pkt.GSO.Type) == 0 {
+		if allGSO || gso != nil && pkt.GSO.Type != stack.GSONone {
 			if pending > 0 {
 				if kerr := t.kick(); kerr != nil {
 					err = kerr
@@ -316,7 +317,7 @@ func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso
 			} else if gso.send(pkt) {
 				sentGSO++
 				bytesGSO += uint64(pkt.Len())
-				if pkt.GSO.Type != stack.GSONone {
+				if pkt.GSO.Type != stack.GSONone && devGSO&(1<<pkt.GSO.Type) == 0 {
 					supers++
 				}
 			}
