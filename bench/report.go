@@ -523,10 +523,14 @@ func writeTCP(m *mdWriter, r *Run) {
 	m.f("\n")
 }
 
-// offloadName says how the hosts sent a TCP figure's traffic.
+// offloadName says how the hosts (and DUT ports) sent a TCP figure's
+// traffic.
 func offloadName(offload string) string {
-	if offload == "tso" {
+	switch offload {
+	case "tso":
 		return "TSO (defaults)"
+	case "tso+dut":
+		return "TSO, DUT ports too"
 	}
 	return "off"
 }

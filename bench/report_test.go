@@ -97,6 +97,8 @@ func TestWriteMarkdownGolden(t *testing.T) {
 		"| 50 % | 250 kpps | nexthop packetmmap (overloaded) | 30.5 (29–32) | 122 (110–130) | 3.50 (2–5) | 0 (0–1) | 2525 (2450–2600) | 1.26× |",
 		"| 50 % | 250 kpps | kernel | 12.5 (11–14) | 42.5 (38–50) | 0 (0–1) | 0 | 2000 | — |",
 		"| 1 | nexthop packetmmap | 3.25 (3.10–3.50) | 0.36× | 9.50 (8–12) |",
+		// With the DUT ports' TSO on too: its own rows, against the kernel's of the same setting.
+		"| TSO, DUT ports too | 1 | nexthop packetmmap | 13.2 (12–14) | 0.77× | 0 (0–1) | 95.5 (95–97) |",
 		"| nexthop packetmmap | 38.4 | 1200 | 12000000 | 0.0001 |",
 		"| nexthop afxdp | — | — | — | — |",
 		"| ipv4 Forward/1route | 73.4 (69.5–79.7) | packet | 0 | 1 |",

@@ -148,10 +148,13 @@ type TCP struct {
 	System  string `json:"system"`
 	Streams int    `json:"streams"`
 	// Offload is "" when the hosts' TX checksum offload and TSO are off,
-	// which every system can take, and "tso" for the hosts' default
-	// offloads (TSO and checksum offload on: 64 KiB super-packets with
-	// unfinished checksums reach the DUT), measured for the systems that
-	// accept them (kernel forwarding and nexthop over PACKET_MMAP).
+	// which every system can take; "tso" for the hosts' default offloads
+	// (TSO and checksum offload on: 64 KiB super-packets with unfinished
+	// checksums reach the DUT, whose ports have TSO off, so it cuts them);
+	// "tso+dut" with the DUT ports' TSO on as well (super-packets leave
+	// whole). The last two are measured for the systems that accept
+	// super-packets (kernel forwarding and nexthop over PACKET_MMAP);
+	// "tso+dut" since 2026-11-28.
 	Offload string    `json:"offload,omitempty"`
 	Gbps    []float64 `json:"gbps"` // per repeat, receiver side
 	Retrans []int     `json:"retransmits"`

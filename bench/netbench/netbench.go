@@ -761,37 +761,44 @@ func isSignalExit(err error) bool {
 	return errors.As(err, &ee) && !ee.Exited()
 }
 
-// tcpOffloads lists the host offload settings a system's TCP is measured
-// with: every system without offloads (the AF_XDP and XDP systems cannot
-// finish CHECKSUM_PARTIAL frames or take super-packets from a veth), and
-// the systems that can also with the hosts' defaults (TSO on), which is
-// how a Linux host really sends and what issue 8's GSO path is for.
+// tcpOffloads lists the offload settings a system's TCP is measured with:
+// every system without offloads (the AF_XDP and XDP systems cannot finish
+// CHECKSUM_PARTIAL frames or take super-packets from a veth); and the
+// systems that can also with the hosts' defaults (TSO on), which is how a
+// Linux host really sends and what issue 8's GSO path is for, once with
+// the DUT ports' TSO off ("tso": the DUT cuts every super-packet in
+// software, as for a NIC without TSO) and once on ("tso+dut": they leave
+// the DUT whole, as through a NIC with TSO).
 func tcpOffloads(sys system) []string {
 	if sys.kind == "kernel" || sys.mode == "packetmmap" {
-		return []string{"", "tso"}
+		return []string{"", "tso", "tso+dut"}
 	}
 	return []string{""}
 }
 
 func offloadLabel(offload string) string {
-	if offload == "tso" {
+	switch offload {
+	case "tso":
 		return " (hosts' default offloads, TSO on)"
+	case "tso+dut":
+		return " (TSO on, DUT ports too)"
 	}
 	return ""
 }
 
 // tcpTest runs iperf3 (cubic) from the generator to the receiver. With
 // offload "" the hosts' TX checksum offload (and so TSO) is off, which
-// every system can take; with "tso" the hosts keep their defaults. The
-// DUT ports' GRO is off for every system (generic XDP runs after GRO,
-// where an aggregated frame does not fit an AF_XDP frame).
+// every system can take; with "tso" the hosts keep their defaults; with
+// "tso+dut" the DUT ports' TSO goes on too. The DUT ports' GRO is off for
+// every system (generic XDP runs after GRO, where an aggregated frame does
+// not fit an AF_XDP frame).
 func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload string) (err error) {
 	t := b.topo
 	if err := b.checkBudget(b.plan.tcpTime + b.plan.tcpOmit + tcpOverhead); err != nil {
 		return err
 	}
 	hostOffload := []string{"tx", "off"}
-	if offload == "tso" {
+	if offload == "tso" || offload == "tso+dut" {
 		hostOffload = []string{"tx", "on", "tso", "on"}
 	}
 	for _, nd := range [][2]string{{t.gen, t.g}, {t.recv, t.r}} {
@@ -817,11 +824,33 @@ func (b *benchRun) tcpTest(ctx context.Context, sys system, streams int, offload
 			return err
 		}
 	}
-	restore, err := t.steerDUTReceive(ctx)
+	restore, err := t.steerReceive(ctx, t.dut, []string{t.a, t.b}, dutCPU)
 	if err != nil {
 		return err
 	}
 	defer restore()
+	if offload == "tso+dut" {
+		// A DUT port with TSO on sends to its host port outside that
+		// port's napi too, so the hosts' receive (and the sender's ACK
+		// clocking) would run on the DUT core: steer it home.
+		defer func() {
+			for _, dev := range []string{t.a, t.b} {
+				_, _ = nsRun(context.Background(), t.dut, "ethtool", "-K", dev, "tso", "off")
+			}
+		}()
+		for _, dev := range []string{t.a, t.b} {
+			if _, err := nsRun(ctx, t.dut, "ethtool", "-K", dev, "tso", "on"); err != nil {
+				return err
+			}
+		}
+		for _, nd := range [][2]string{{t.gen, t.g}, {t.recv, t.r}} {
+			restoreHost, err := t.steerReceive(ctx, nd[0], []string{nd[1]}, hostCPU)
+			if err != nil {
+				return err
+			}
+			defer restoreHost()
+		}
+	}
 	// How busy the run keeps the DUT core is measured by a soaker (soak.go),
 	// against its rate on the idle core, taken first.
 	soaker, err := b.procs.start("DUT core soaker", soakerArgv(b.opts.BenchBin, dutCPU))

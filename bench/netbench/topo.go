@@ -317,9 +317,9 @@ func napiThreads(dev string) []int {
 	return pids
 }
 
-// steerDUTReceive sends the DUT ports' receive work to the DUT core by RPS
-// and returns the function that puts the previous masks back. TCP runs need
-// it: veth hands a frame to the receiving port's napi only when that port
+// steerReceive sends the receive work of devs (in namespace ns) to CPU cpu
+// by RPS and returns the function that puts the previous masks back. TCP
+// runs need it for the DUT ports: veth hands a frame to the receiving port's napi only when that port
 // has a napi instance (GRO on, which TCP runs turn off on the DUT ports, or
 // native XDP) and the sending device has TSO off. Otherwise the DUT port
 // receives — and kernel forwarding routes and segments — in the sending
@@ -329,23 +329,23 @@ func napiThreads(dev string) []int {
 // NIC's interrupt there would. It is set for TCP runs only: the UDP runs'
 // frames reach the DUT ports' napi, already on the DUT core, and would pay
 // for a trip through the backlog.
-func (t *topo) steerDUTReceive(ctx context.Context) (restore func(), err error) {
-	mask := strconv.FormatUint(1<<dutCPU, 16)
+func (t *topo) steerReceive(ctx context.Context, ns string, devs []string, cpu int) (restore func(), err error) {
+	mask := strconv.FormatUint(1<<cpu, 16)
 	prev := map[string]string{}
 	restore = func() {
 		for dev, m := range prev {
-			_, _ = nsRun(context.Background(), t.dut, "sh", "-c", "echo "+m+" > "+rpsPath(dev))
+			_, _ = nsRun(context.Background(), ns, "sh", "-c", "echo "+m+" > "+rpsPath(dev))
 		}
 	}
-	for _, dev := range []string{t.a, t.b} {
-		old, err := nsRun(ctx, t.dut, "cat", rpsPath(dev))
+	for _, dev := range devs {
+		old, err := nsRun(ctx, ns, "cat", rpsPath(dev))
 		if err == nil {
 			prev[dev] = strings.TrimSpace(old)
-			_, err = nsRun(ctx, t.dut, "sh", "-c", "echo "+mask+" > "+rpsPath(dev))
+			_, err = nsRun(ctx, ns, "sh", "-c", "echo "+mask+" > "+rpsPath(dev))
 		}
 		if err != nil {
 			restore()
-			return nil, fmt.Errorf("steer %s's receive to CPU%d (RPS): %w", dev, dutCPU, err)
+			return nil, fmt.Errorf("steer %s's receive to CPU%d (RPS): %w", dev, cpu, err)
 		}
 	}
 	return restore, nil
