@@ -42,9 +42,10 @@ type takeover struct {
 // Egress: the kernel must not send its own frames (IPv6 DAD/ND/MLD/RS,
 // routed traffic) out of an owned port. The router's PACKET_MMAP TX uses
 // PACKET_QDISC_BYPASS and AF_XDP TX bypasses tc, so its frames do not meet
-// the program, except what PACKET_MMAP sends through its socket for the
-// kernel's software segmentation, in the qdisc layer (super-packets, and
-// the frames that follow one while it is queued, to keep their order):
+// the program, except what PACKET_MMAP sends through its super-packet
+// socket, in the qdisc layer (super-packets the device cannot segment, or
+// every one on a veth, and the frames that follow one while it is queued,
+// to keep their order):
 // those carry packetmmap.TXMark (SO_MARK), and the egress program lets
 // them through.
 // A process with CAP_NET_RAW (enough for SO_MARK since Linux 5.17) could

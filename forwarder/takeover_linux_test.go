@@ -27,7 +27,7 @@ const takeoverEtherType = 0x88b5
 // TestTakeoverSilencesTheKernel checks the TCX programs of a taken-over
 // port by themselves: the kernel's own frames (any frame sent through the
 // qdisc without packetmmap.TXMark) do not leave, frames with the mark do
-// (PACKET_MMAP's kernel-segmentation socket), frames arriving still reach
+// (PACKET_MMAP's super-packet socket), frames arriving still reach
 // packet sockets but not the kernel's stack — even with programs already
 // attached that pass everything, since the router's go first — and after
 // close the port behaves as before and can be taken again.

@@ -56,11 +56,11 @@ func newLinkMetrics(f family) linkMetrics {
 		rxOutgoing:  f.counter("link_rx_outgoing_total", "Frames the host itself sent on the interface that the kernel (older than Linux 6.2) also handed to the RX rings; the link dropped them (PACKET_MMAP).", l...),
 		kernDrops:   f.counter("link_kernel_drops_total", "Frames the kernel dropped because the RX ring was full (PACKET_STATISTICS or XDP_STATISTICS).", l...),
 		fillEmpty:   f.counter("link_rx_fill_ring_empty_total", "Times the kernel found the AF_XDP fill ring empty (exported for AF_XDP links only).", l...),
-		txPackets:   f.counter("link_tx_packets_total", "Frames the link handed to the kernel to send (TX ring, or the PACKET_MMAP kernel-segmentation socket; queue is the owning worker's RX queue, or control).", l...),
+		txPackets:   f.counter("link_tx_packets_total", "Frames the link handed to the kernel to send (TX ring, or the PACKET_MMAP super-packet socket; queue is the owning worker's RX queue, or control).", l...),
 		txBytes:     f.counter("link_tx_bytes_total", "Bytes of the frames the link queued on a TX ring.", l...),
-		txRingFull:  f.counter("link_tx_ring_full_total", "Frames dropped because the TX ring had no free slot (or the PACKET_MMAP kernel-segmentation socket no room: EAGAIN, ENOBUFS).", l...),
+		txRingFull:  f.counter("link_tx_ring_full_total", "Frames dropped because the TX ring had no free slot (or the PACKET_MMAP super-packet socket no room: EAGAIN, ENOBUFS).", l...),
 		txTooBig:    f.counter("link_tx_too_big_total", "Frames dropped because they did not fit a ring frame or the MTU.", l...),
-		txErrors:    f.counter("link_tx_errors_total", "Failed TX doorbells (sendto errors other than EAGAIN), and frames the PACKET_MMAP kernel-segmentation socket failed to send for another reason.", l...),
+		txErrors:    f.counter("link_tx_errors_total", "Failed TX doorbells (sendto errors other than EAGAIN), and frames the PACKET_MMAP super-packet socket failed to send for another reason.", l...),
 		txKernelGSO: f.counter("link_tx_kernel_gso_total", "Super-packets handed to the kernel's software segmentation because the device lacks the offload (PACKET_MMAP).", l...),
 	}
 }

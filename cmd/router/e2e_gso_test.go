@@ -85,7 +85,7 @@ type gsoCase struct {
 	// the router starts: the kernel would drop a super-packet sent there
 	// straight to the driver (with PACKET_QDISC_BYPASS it segments and then
 	// discards it), so the packetmmap link hands it to the kernel's
-	// software segmentation through its marked, non-bypass ring, which
+	// software segmentation through its marked, non-bypass socket, which
 	// the TCX egress program must let through.
 	egressTSOOff bool
 }
@@ -395,6 +395,9 @@ func testGSOIperf3(t *testing.T, c gsoCase) {
 			}
 			if c.egressTSOOff && (kernelGSO == 0 || segmented != 0) {
 				t.Errorf("r2 (TSO off): %.0f super-packets handed to the kernel's segmentation (router_link_tx_kernel_gso_total), %.0f cut by the router; want some and none", kernelGSO, segmented)
+			}
+			if c.out == "packetmmap" && !c.egressTSOOff && (kernelGSO != 0 || segmented != 0) {
+				t.Errorf("r2 (TSO on): %.0f super-packets handed to the kernel's software segmentation, %.0f cut by the router; want none: the device takes them whole", kernelGSO, segmented)
 			}
 			// A super-packet the kernel refused fails the whole kick.
 			if n := delta(`router_link_tx_errors_total{interface="r2"`); n != 0 {

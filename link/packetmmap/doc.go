@@ -8,9 +8,11 @@
 // sendto(2) per batch sends them all (PACKET_QDISC_BYPASS). RX sockets of
 // one interface form a PACKET_FANOUT hash group, so flows spread over
 // workers. PACKET_VNET_HDR carries checksum and GSO metadata in both
-// directions, so super-packets from veth TSO/GRO pass through whole: each
-// leaves with sendmsg straight from its RX frame through a second socket
-// per writer that goes through the qdisc layer, to the device's
-// segmentation offload where it has one, else to the kernel's software
-// segmentation (offload.go).
+// directions, so super-packets from veth TSO/GRO pass through whole: to
+// the driver through the TX ring when the egress device has the
+// segmentation offload, else with sendmsg straight from the RX frame
+// through a second socket per writer that goes through the qdisc layer,
+// where the kernel segments them in software; a veth, which would copy the
+// ring's pages again, gets every super-packet through that socket
+// (offload.go).
 package packetmmap

@@ -13,3 +13,11 @@ func SetFanoutIgnoreOutgoing(on bool) (restore func()) {
 // TXRingFramesPut is how many frames writer i has put on its TX ring
 // since it opened (while fewer than the ring's frames).
 func TXRingFramesPut(e *Endpoint, i int) int { return e.tx[i].head }
+
+// RingCopied says whether e takes its driver for one that copies the TX
+// ring's pages again; SetRingCopied overrides it, so a veth can stand in
+// for a NIC.
+func RingCopied(e *Endpoint) bool { return e.ringCopied }
+
+// SetRingCopied: see RingCopied. Call it before the first write.
+func SetRingCopied(e *Endpoint, on bool) { e.ringCopied = on }

@@ -12,16 +12,17 @@ import (
 	"github.com/nexthop-router/nexthop/stack"
 )
 
-// gsoSocket is one writer's socket for super-packets. It sends each with
-// sendmsg through the qdisc layer, where validate_xmit_skb hands it whole
-// to a device with the offload or segments it in software
-// (PACKET_QDISC_BYPASS would go straight to the driver, and
-// __dev_direct_xmit drops what it segmented), and it carries TXMark so that
-// the TCX egress program lets it pass. A sendmsg copies the frame once,
-// into the skb's pages, which the segments then share; a TX ring would cost
-// a copy into the ring and another when skb_segment or a veth copies the
-// ring's zero-copy pages, and 8 MiB of ring per writer. Only the worker
-// whose ID it belongs to uses it.
+// gsoSocket is one writer's socket for the super-packets that do not go to
+// the TX ring (offload.go): those the device cannot segment, and on a veth
+// every one. It sends each with sendmsg through the qdisc layer, where
+// validate_xmit_skb hands it whole to a device with the offload or
+// segments it in software (PACKET_QDISC_BYPASS would go straight to the
+// driver, and __dev_direct_xmit drops what it segmented), and it carries
+// TXMark so that the TCX egress program lets it pass. A sendmsg copies the
+// frame once, into the skb's pages, which the segments then share; the
+// ring would cost a copy into the ring and another when skb_segment or a
+// veth copies the ring's zero-copy pages. Only the worker whose ID it
+// belongs to uses it.
 type gsoSocket struct {
 	fd  int
 	hdr [vnetHdrLen]byte

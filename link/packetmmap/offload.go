@@ -11,23 +11,34 @@ import (
 	"github.com/nexthop-router/nexthop/stack"
 )
 
-// How super-packets leave. Every one goes to a second socket (gsoSocket)
-// that sends it with sendmsg, straight from the RX frame, through the qdisc
-// layer: there the kernel hands it whole to a device with the segmentation
-// offload of its type, or segments it in software as it does for its own
-// forwarding. That is one copy of the 64 KiB, into the skb. The bypass TX
-// ring would cost more on every device:
-//   - without the offload it cannot send one at all: __dev_direct_xmit
-//     segments in validate_xmit_skb and then drops the result
-//     (`if (skb != orig_skb) goto drop`);
-//   - with it, the ring costs a copy into the ring frame, and a veth then
-//     copies the ring's zero-copy pages again (skb_copy_ubufs in
-//     __dev_forward_skb): three copies of every byte through the router
-//     instead of two. Measured on a veth with TSO on, 1 TCP stream: 8–14
-//     Gbit/s through the ring, 13–15 through sendmsg, the DUT core
-//     saturated in both (bench/RESULTS.md, 2026-11-28).
-// The device's offloads still matter for the count of super-packets the
-// kernel segments in software (TXKernelGSO).
+// How super-packets leave. There are two ways out:
+//   - the bypass TX ring (PACKET_QDISC_BYPASS): one copy into the ring
+//     frame, one kick per batch, and the driver takes the ring's pages
+//     (a NIC maps them for DMA);
+//   - a second socket (gsoSocket) that sends each with sendmsg, straight
+//     from its RX frame, through the qdisc layer: one copy, into the skb.
+//
+// The ring cannot take a super-packet the device cannot segment:
+// __dev_direct_xmit segments it in validate_xmit_skb and then drops the
+// result (`if (skb != orig_skb) goto drop`). Those always take the socket,
+// where the kernel segments them in software as for its own forwarding.
+// Where the device has the offload, the ring is right for a NIC, but a
+// driver that hands the skb on to another device's receive (a veth: see
+// forwardingDrivers) copies the ring's zero-copy pages again
+// (skb_copy_ubufs in __dev_forward_skb): three copies of every byte through
+// the router instead of two. There super-packets take the socket too.
+// Measured through a veth with TSO on (bench/RESULTS.md, 2026-11-28 00:01):
+// medians of 3 rounds, 7.5 Gbit/s through the ring and 13.9 through
+// sendmsg with 1 TCP stream, 9.4 and 12.1 with 4, the DUT core saturated
+// in both. On a kernel older than 6.2 (no PACKET_FANOUT_FLAG_IGNORE_OUTGOING,
+// see newRXRing) each frame sent through the qdisc is also copied into the
+// port's own RX ring, which takes that gain back.
+
+// forwardingDrivers are the drivers (ethtool -i) whose transmit hands the
+// skb to another device's receive path, which must copy the TX ring's
+// zero-copy pages first: veth and netkit (__dev_forward_skb), tun and tap
+// (skb_orphan_frags_rx).
+var forwardingDrivers = map[string]bool{"veth": true, "netkit": true, "tun": true}
 
 // gsoFeatures maps each GSO type to the ethtool feature string
 // (ETH_SS_FEATURES, as `ethtool -k` prints it) the device needs for it.
@@ -74,7 +85,7 @@ func (e *Endpoint) AcceptsGSO(t stack.GSOType) bool {
 
 // DeviceGSO reports whether the device segments super-packets of type t
 // itself (its TSO/USO feature is on, as of the last RefreshOffloads), so
-// that the kernel passes them to the driver whole rather than through its
+// that they reach the driver whole rather than through the kernel's
 // software segmentation.
 func (e *Endpoint) DeviceGSO(t stack.GSOType) bool {
 	return t < 32 && e.gsoOK.Load()&(1<<t) != 0

@@ -84,18 +84,19 @@ type Stats struct {
 	KernelDrops        uint64
 	TXPackets, TXBytes uint64
 	// TXRingFull frames found no free TX slot, or no room in the
-	// kernel-segmentation socket's send buffer or its qdisc (EAGAIN,
+	// super-packet socket's send buffer or its qdisc (EAGAIN,
 	// ENOBUFS), and were dropped.
 	TXRingFull uint64
 	// TXTooBig frames did not fit a TX frame or exceeded the MTU without GSO.
 	TXTooBig uint64
 	// TXErrors are failed kicks (sendto errors other than EAGAIN) and
-	// frames the kernel-segmentation socket failed to send for another
+	// frames the super-packet socket failed to send for another
 	// reason.
 	TXErrors uint64
 	// TXRefused frames the device would not take, kick after kick (a
-	// super-packet after TSO was turned off, say), and that the ring
-	// skipped so the frames behind them could go.
+	// super-packet after TSO was turned off, or a frame over a veth peer's
+	// MTU, say), and that the ring skipped so the frames behind them could
+	// go.
 	TXRefused uint64
 	// TXKernelGSO super-packets were handed to the kernel's software
 	// segmentation, the device lacking the offload (counted in TXPackets
@@ -115,10 +116,13 @@ type Endpoint struct {
 	frameSz int
 	rx      []*rxRing
 	tx      []*txRing
-	// gso[i] is writer i's socket for super-packets the device cannot
-	// segment, which the kernel segments in software (see gsoSocket);
-	// nil without vnet headers.
+	// gso[i] is writer i's socket for super-packets that do not go to the
+	// ring (see offload.go); nil without vnet headers.
 	gso []*gsoSocket
+	// ringCopied says the driver copies the TX ring's pages again for
+	// every frame (a veth; see forwardingDrivers), so super-packets skip
+	// the ring even where the device has the offload.
+	ringCopied bool
 	// kernelGSO says the gso sockets are open (cleared by Close).
 	kernelGSO atomic.Bool
 	closeOne  sync.Once
@@ -230,7 +234,7 @@ func New(opts Options) (*Endpoint, error) {
 		g, err := newGSOSocket(e)
 		if err != nil {
 			e.Close()
-			return nil, fmt.Errorf("packetmmap: %q socket %d for kernel segmentation: %w", opts.Interface, i, err)
+			return nil, fmt.Errorf("packetmmap: %q socket %d for super-packets: %w", opts.Interface, i, err)
 		}
 		e.gso = append(e.gso, g)
 	}
@@ -240,8 +244,12 @@ func New(opts Options) (*Endpoint, error) {
 		return nil, err
 	}
 	// A device whose features cannot be read gets software segmentation:
-	// correct, only slower, so it is not a reason to fail.
+	// correct, only slower, so it is not a reason to fail. Nor is a driver
+	// that does not say its name (the ring is then used as for a NIC).
 	_ = e.RefreshOffloads()
+	if info, err := unix.IoctlGetEthtoolDrvinfo(e.ctlFD, e.name); err == nil {
+		e.ringCopied = forwardingDrivers[unix.ByteSliceToString(info.Driver[:])]
+	}
 	return e, nil
 }
 
@@ -265,9 +273,9 @@ func (e *Endpoint) MaxHeaderLength() uint16 { return ethHdrLen }
 func (e *Endpoint) LinkAddress() stack.LinkAddress { return e.addr }
 
 // Capabilities implements stack.LinkEndpoint. With vnet headers the kernel
-// completes checksums and segments super-packets on TX, which leave through
-// the writer's gsoSocket: the device segments them where it has the
-// offload (DeviceGSO), else the kernel's software GSO (AcceptsGSO).
+// completes checksums and segments super-packets on TX: the device where
+// it has the offload (DeviceGSO), else the kernel's software GSO through
+// the writer's gsoSocket (AcceptsGSO).
 func (e *Endpoint) Capabilities() stack.LinkEndpointCapabilities {
 	c := stack.CapabilityResolutionRequired | stack.CapabilityRXChecksumOffload
 	if e.vnet {
@@ -311,7 +319,12 @@ func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, error) {
 	if e.gso != nil {
 		gso = e.gso[pkts.Queue]
 	}
-	return e.tx[pkts.Queue].write(pkts, int(e.mtu.Load())+ethHdrLen, e.vnet, gso, e.gsoOK.Load())
+	dev := e.gsoOK.Load()
+	ring := dev
+	if e.ringCopied {
+		ring = 0
+	}
+	return e.tx[pkts.Queue].write(pkts, int(e.mtu.Load())+ethHdrLen, e.vnet, gso, ring, dev)
 }
 
 // Wait implements stack.LinkEndpoint; the endpoint has no goroutines.

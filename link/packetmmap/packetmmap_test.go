@@ -267,13 +267,15 @@ func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 
 // TestSuperPacketsLeaveThroughSendmsg: a super-packet for a device without
 // the matching segmentation offload goes through the writer's
-// kernel-segmentation socket to the kernel's software segmentation, for each GSO type the stack
+// super-packet socket to the kernel's software segmentation, for each GSO type the stack
 // hands over (TCP over IPv4 and IPv6, UDP L4), and the peer receives its
 // gso_size segments in order with the ordinary packets written before and
 // after it in the same batch; TXKernelGSO counts it. For a device with the
-// offload it takes the same socket, not the TX ring (which would copy it
-// twice more on a veth), and the peer receives it whole.
-func TestSuperPacketsLeaveThroughSendmsg(t *testing.T) {
+// offload the peer receives it whole: through the same socket on a veth,
+// whose driver would copy the TX ring's pages again, and through the ring
+// (with the frames behind it) for a driver that does not (a NIC, here a
+// veth taken for one).
+func TestSuperPacketPaths(t *testing.T) {
 	netnstest.RequireRoot(t)
 	src4, dst4 := [4]byte{198, 18, 0, 1}, [4]byte{198, 18, 0, 2}
 	src6 := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}
@@ -285,22 +287,30 @@ func TestSuperPacketsLeaveThroughSendmsg(t *testing.T) {
 		payload int
 		want    []int // the payloads the peer receives: small, segments, small
 		devGSO  bool  // the device has the offload: nothing for the kernel to cut
+		nic     bool  // treat the veth as a driver that does not copy ring pages
+		ring    int   // frames the TX ring takes
 	}{
 		{"tcp4", []string{"tso", "off"},
 			stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40},
-			4000, []int{100, 1400, 1400, 1200, 200}, false},
+			4000, []int{100, 1400, 1400, 1200, 200}, false, false, 1},
 		{"tcp6", []string{"tso", "off"},
 			stack.GSO{Type: stack.GSOTCPv6, NeedsCsum: true, CsumStart: 40, CsumOffset: 16, MSS: 1400, HdrLen: 60},
-			3000, []int{100, 1400, 1400, 200, 200}, false},
+			3000, []int{100, 1400, 1400, 200, 200}, false, false, 1},
 		{"udp4", []string{"tx-udp-segmentation", "off"},
 			stack.GSO{Type: stack.GSOUDPL4, NeedsCsum: true, CsumStart: 20, CsumOffset: 6, MSS: 1000, HdrLen: 28},
-			3000, []int{100, 1000, 1000, 1000, 200}, false},
+			3000, []int{100, 1000, 1000, 1000, 200}, false, false, 1},
 		{"tcp4 TSO on", nil,
 			stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40},
-			4000, []int{100, 4000, 200}, true},
+			4000, []int{100, 4000, 200}, true, false, 1},
 		{"tcp6 TSO on", nil,
 			stack.GSO{Type: stack.GSOTCPv6, NeedsCsum: true, CsumStart: 40, CsumOffset: 16, MSS: 1400, HdrLen: 60},
-			3000, []int{100, 3000, 200}, true},
+			3000, []int{100, 3000, 200}, true, false, 1},
+		{"tcp4 TSO on, NIC", nil,
+			stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40},
+			4000, []int{100, 4000, 200}, true, true, 3},
+		{"tcp4 TSO off, NIC", []string{"tso", "off"},
+			stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40},
+			4000, []int{100, 1400, 1400, 1200, 200}, false, true, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := openVethEndpoint(t, "pmk", packetmmap.Options{}, func(rns, _ *netnstest.NS) {
@@ -309,6 +319,11 @@ func TestSuperPacketsLeaveThroughSendmsg(t *testing.T) {
 				}
 			})
 			hns, s, w, ep := v.hns, v.s, v.w, v.ep
+			if c.nic {
+				packetmmap.SetRingCopied(ep, false)
+			} else if !packetmmap.RingCopied(ep) {
+				t.Fatal("a veth endpoint does not know its driver copies the TX ring's pages")
+			}
 			if ep.DeviceGSO(c.gso.Type) != c.devGSO || !ep.AcceptsGSO(c.gso.Type) {
 				t.Fatalf("DeviceGSO = %v, AcceptsGSO = %v; want %v, true", ep.DeviceGSO(c.gso.Type), ep.AcceptsGSO(c.gso.Type), c.devGSO)
 			}
@@ -394,17 +409,18 @@ func TestSuperPacketsLeaveThroughSendmsg(t *testing.T) {
 			if st := ep.Stats(); st.TXKernelGSO != wantKernel || st.TXRefused != 0 {
 				t.Errorf("TXKernelGSO = %d, TXRefused = %d; want %d, 0", st.TXKernelGSO, st.TXRefused, wantKernel)
 			}
-			// Only the first small frame went through the ring; the
-			// super-packet, and the frame behind it, through sendmsg.
-			if n := packetmmap.TXRingFramesPut(ep, w.ID()); n != 1 {
-				t.Errorf("the TX ring took %d frames, want 1", n)
+			// The ring takes the first small frame; the super-packet, and
+			// the frame behind it, take the socket unless the ring suits
+			// the device.
+			if n := packetmmap.TXRingFramesPut(ep, w.ID()); n != c.ring {
+				t.Errorf("the TX ring took %d frames, want %d", n, c.ring)
 			}
 		})
 	}
 }
 
 // sendOnR0 sends n frames of testEtherType out of r0 through the qdisc, as
-// the kernel-segmentation socket sends super-packets, and checks that the
+// the super-packet socket sends super-packets, and checks that the
 // host received them all.
 func sendOnR0(t *testing.T, v *vethEndpoint, n int) {
 	t.Helper()
@@ -444,7 +460,7 @@ func sendOnR0(t *testing.T, v *vethEndpoint, n int) {
 }
 
 // TestRXRingsDoNotSeeSentFrames: frames sent on the interface through the
-// qdisc (as the kernel-segmentation socket sends super-packets) must not come
+// qdisc (as the super-packet socket sends super-packets) must not come
 // back through the RX fanout group. A fanout group ignores the sockets'
 // PACKET_IGNORE_OUTGOING; without PACKET_FANOUT_FLAG_IGNORE_OUTGOING every
 // forwarded segment was cloned, copied into an RX ring on the sending CPU
@@ -572,9 +588,9 @@ func tcp4Payloads(t *testing.T, v *vethEndpoint, timeout time.Duration, send fun
 	}
 }
 
-// TestKernelSegmentationKeepsOrderBehindAQdisc: on a port without TSO
-// whose qdisc holds frames (a slow token bucket), no frame may overtake
-// the segments of a super-packet handed to the kernel's segmentation,
+// TestKernelSegmentationKeepsOrderBehindAQdisc: on a port whose qdisc
+// holds frames (a slow token bucket), with TSO or without, no frame may
+// overtake the segments of a super-packet sent through the socket,
 // neither later in the same batch (it must follow the super-packet through
 // the same socket) nor in a later batch (it must, while the socket's
 // frames are still queued). On a veth's default noqueue every frame
@@ -583,15 +599,20 @@ func TestKernelSegmentationKeepsOrderBehindAQdisc(t *testing.T) {
 	netnstest.RequireRoot(t)
 	for _, c := range []struct {
 		name    string
+		tsoOn   bool // the super-packet takes the socket as on any veth (tbf then cuts it, being over its burst)
 		batches [][]int
 		want    []int
 	}{
-		{"within a batch", [][]int{{100, 4000, 200}}, []int{100, 1400, 1400, 1200, 200}},
-		{"across batches", [][]int{{4000}, {100}}, []int{1400, 1400, 1200, 100}},
+		{"within a batch", false, [][]int{{100, 4000, 200}}, []int{100, 1400, 1400, 1200, 200}},
+		{"across batches", false, [][]int{{4000}, {100}}, []int{1400, 1400, 1200, 100}},
+		{"TSO on, within a batch", true, [][]int{{100, 4000, 200}}, []int{100, 1400, 1400, 1200, 200}},
+		{"TSO on, across batches", true, [][]int{{4000}, {100}}, []int{1400, 1400, 1200, 100}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := openVethEndpoint(t, "pmq", packetmmap.Options{}, func(rns, _ *netnstest.NS) {
-				rns.Run("ethtool", "-K", "r0", "tso", "off")
+				if !c.tsoOn {
+					rns.Run("ethtool", "-K", "r0", "tso", "off")
+				}
 				rns.Run("tc", "qdisc", "replace", "dev", "r0", "root", "tbf", "rate", "200kbit", "burst", "1600", "limit", "1000000")
 			})
 			got := tcp4Payloads(t, v, 700*time.Millisecond, func() {
@@ -607,7 +628,7 @@ func TestKernelSegmentationKeepsOrderBehindAQdisc(t *testing.T) {
 }
 
 // TestKernelSegmentationSocketFull: when the qdisc holds more than the
-// kernel-segmentation socket's send buffer, sendmsg refuses; each refused
+// super-packet socket's send buffer, sendmsg refuses; each refused
 // frame is counted once, as TXRingFull, and the counters add up.
 func TestKernelSegmentationSocketFull(t *testing.T) {
 	netnstest.RequireRoot(t)

@@ -71,7 +71,7 @@ func newRXRing(e *Endpoint, o *Options, fanout uint16) (r *rxRing, err error) {
 		}
 	}
 	// Without this the RX socket also sees every frame the router sends
-	// through the qdisc (the kernel-segmentation socket). It only holds
+	// through the qdisc (the super-packet socket). It only holds
 	// until the socket joins its fanout group, whose own hook then
 	// decides; see the fanout flags below.
 	if err := setIntOpt(fd, unix.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING"); err != nil {
@@ -224,18 +224,18 @@ type txRing struct {
 // maxStuckKicks is how many failed kicks in a row one frame may cause
 // before the ring skips it: a full peer queue clears between kicks, a
 // frame the device will never take (a super-packet after its TSO was
-// turned off) does not.
+// turned off, a frame over a veth peer's MTU) does not.
 const maxStuckKicks = 4
 
-// TXMark is the SO_MARK of the TX sockets that hand super-packets to the
-// kernel's software segmentation: the TCX egress program that keeps the
+// TXMark is the SO_MARK of the TX sockets that send super-packets through
+// the qdisc layer (gsoSocket): the TCX egress program that keeps the
 // kernel's own stack off an owned port (forwarder) lets frames with it
 // through.
 const TXMark = 0x6e687467 // "nhtg"
 
 // newTXRing opens a TX ring. Its socket sends straight to the driver
-// (PACKET_QDISC_BYPASS); super-packets the device cannot segment go
-// through a gsoSocket instead.
+// (PACKET_QDISC_BYPASS); super-packets the ring cannot or should not take
+// go through a gsoSocket instead (offload.go).
 func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 	// Protocol 0: the socket receives nothing; the kernel takes each sent
 	// frame's protocol from its Ethernet header.
@@ -286,25 +286,27 @@ func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 }
 
 // write copies the batch into free TX slots, releases the packets and kicks
-// the kernel. Super-packets go to the socket gso instead, if there is one
-// (see offload.go for why); those of a GSO type outside devGSO (the types
-// the device segments itself) count as segmented by the kernel. Order is
-// kept, as a link must: the ring's frames put so far are kicked before a
-// frame goes to gso; and from then on, and while frames sent through gso
-// earlier may still wait in a qdisc, every frame takes gso, so that none
-// overtakes a segment of an earlier super-packet. Each frame through gso is
-// one sendmsg: cheap next to the copy of a super-packet, dearer for small
-// frames caught behind one. A kick that returns EAGAIN may leave ring
-// frames unsent that a following sendmsg then overtakes, as with any two
-// sockets.
-func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso *gsoSocket, devGSO uint32) (int, error) {
+// the kernel. Super-packets of a GSO type outside ringGSO go to the socket
+// gso instead, if there is one (offload.go says which go where); those of a
+// type outside devGSO (the types the device segments itself) count as
+// segmented by the kernel. Order is kept, as a link must: the ring's frames
+// put so far are kicked before a frame goes to gso; and from then on, and
+// while frames sent through gso earlier may still wait in a qdisc, every
+// frame takes gso, so that none overtakes a segment of an earlier
+// super-packet. Each frame through gso is one sendmsg: cheap next to the
+// copy of a super-packet, dearer for small frames caught behind one. A kick
+// that returns EAGAIN may leave ring frames unsent that a following sendmsg
+// then overtakes, as with any two sockets; so may a device with several TX
+// queues and no XPS map, where the two sockets' frames can take different
+// queues.
+func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso *gsoSocket, ringGSO, devGSO uint32) (int, error) {
 	allGSO := gso != nil && gso.busy()
 	var err error
 	pending := 0 // frames put on the ring since the last kick
 	var sent, sentGSO, supers int
 	var bytes, bytesGSO uint64
 	for _, pkt := range pkts.AsSlice() {
-		if allGSO || gso != nil && pkt.GSO.Type != stack.GSONone {
+		if allGSO || gso != nil && pkt.GSO.Type != stack.GSONone && ringGSO&(1<<pkt.GSO.Type) == 0 {
 			if pending > 0 {
 				if kerr := t.kick(); kerr != nil {
 					err = kerr
