@@ -78,7 +78,7 @@ func figures(r *Run) []figure {
 	for _, t := range r.TCP {
 		tr := fmt.Sprintf("%s, %d stream(s)", t.System, t.Streams)
 		if t.Offload != "" {
-			tr += ", hosts' offloads " + t.Offload
+			tr += ", offloads " + offloadName(t.Offload)
 		}
 		add("TCP Gbit/s: "+tr, t.Gbps, true)
 		add("TCP retransmits: "+tr, floatsInt(t.Retrans), false)

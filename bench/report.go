@@ -508,7 +508,7 @@ func writeTCP(m *mdWriter, r *Run) {
 		}
 	}
 	m.f("### TCP (iperf3 goodput, receiver side)\n\n")
-	m.header("host offloads", "streams", "system", "Gbit/s", "÷ "+orDash(base), "retransmits", "DUT core busy %")
+	m.header("offloads", "streams", "system", "Gbit/s", "÷ "+orDash(base), "retransmits", "DUT core busy %")
 	for _, t := range ts {
 		streams := dash
 		if t.Streams > 0 {

@@ -1043,7 +1043,8 @@ func (b *benchRun) finishRun() {
 	b.note(fmt.Sprintf("TCP: iperf3 -C cubic (the VM's default bbr paces itself down through user-space buffers) -t %v -O %v (the first %v, slow start, is not counted); GRO off on the DUT ports for every system "+
 		"(generic XDP runs after GRO, where an aggregated frame does not fit an AF_XDP frame). Rows without a mark: the hosts' TX checksum offload (and with it TSO) off, the same for every system "+
 		"(the AF_XDP and XDP systems cannot finish CHECKSUM_PARTIAL frames); rows marked \"TSO\": the hosts' default offloads, so 64 KiB super-packets with unfinished checksums reach the DUT, "+
-		"measured for kernel forwarding and nexthop over PACKET_MMAP, which take them (received as super-packets; the DUT ports have TSO off, so both segment in software at egress). "+
+		"measured for kernel forwarding and nexthop over PACKET_MMAP, which take them (received as super-packets; in rows marked \"TSO (defaults)\" the DUT ports have TSO off, so both segment in software at egress; "+
+		"in rows marked \"TSO, DUT ports too\" they have it on, so super-packets leave the DUT whole and the receiving host takes them whole, and the host ports steer their own receive work to CPU0 by RPS, as a veth with TSO on delivers in the sender's softirq). "+
 		"A veth port without a napi instance (GRO off, no native XDP), or sent frames by a device with TSO on, takes them in the sender's softirq, on CPU0, so during TCP runs the DUT ports steer their receive work to CPU1 by RPS: "+
 		"the DUT's receive path, kernel forwarding and its segmentation run on the DUT core in backlog softirq (raised by an IPI, so it preempts a router there rather than sharing the core as the napi kthreads do), as with a NIC's interrupt there. "+
 		"DUT core busy %%: the share of its idle-core work rate that a SCHED_IDLE spinner on the DUT core lost over the measured time (bench soak, as netperf's CPU loopers; /proc/stat misses short softirq bursts here); "+

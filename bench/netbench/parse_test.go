@@ -74,8 +74,14 @@ cpu1 20 0 20 1120 10 0 20 10 0 0
 	if got := stealText([]byte(to), []byte(from)); got != "" {
 		t.Errorf("backwards: %q", got)
 	}
-	if got := stealText([]byte(from), []byte("cpu0 1 2 3 4 5 6 7 8\n")); got != "" {
+	// cpu0 ahead, cpu1 missing.
+	if got := stealText([]byte(from), []byte("cpu0 150 0 60 850 0 0 90 50 0 0\n")); got != "" {
 		t.Errorf("no cpu1 line: %q", got)
+	}
+	// Time passed but the steal count fell (a counter reset): no share.
+	a := CPUTimes{User: 100, Idle: 100, Steal: 50}
+	if share, ok := (CPUTimes{User: 200, Idle: 200, Steal: 10}).StealSince(a); ok {
+		t.Errorf("steal went backwards: share %v, ok", share)
 	}
 }
 

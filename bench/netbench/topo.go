@@ -318,17 +318,19 @@ func napiThreads(dev string) []int {
 }
 
 // steerReceive sends the receive work of devs (in namespace ns) to CPU cpu
-// by RPS and returns the function that puts the previous masks back. TCP
-// runs need it for the DUT ports: veth hands a frame to the receiving port's napi only when that port
-// has a napi instance (GRO on, which TCP runs turn off on the DUT ports, or
-// native XDP) and the sending device has TSO off. Otherwise the DUT port
-// receives — and kernel forwarding routes and segments — in the sending
-// host's softirq, on the host core, and the DUT core sits idle. RPS queues
-// those frames to the DUT core's backlog instead, processed in softirq
-// there (raised by an IPI, so it preempts a router on that core), as a
-// NIC's interrupt there would. It is set for TCP runs only: the UDP runs'
-// frames reach the DUT ports' napi, already on the DUT core, and would pay
-// for a trip through the backlog.
+// by RPS and returns the function that puts the previous masks back. A
+// veth hands a frame to the receiving port's napi only when that port has
+// a napi instance (GRO on, which TCP runs turn off on the DUT ports, or
+// native XDP) and the sending device has TSO off. Otherwise the port
+// receives in the sender's softirq, on the sender's CPU. TCP runs steer
+// the DUT ports to the DUT core: without that, kernel forwarding would
+// route and segment on the host core and the DUT core would sit idle. RPS
+// queues those frames to the DUT core's backlog instead, processed in
+// softirq there (raised by an IPI, so it preempts a router on that core),
+// as a NIC's interrupt there would. With the DUT ports' TSO on too
+// ("tso+dut"), the host ports are steered to the host core likewise. UDP
+// runs do without: their frames reach the DUT ports' napi, already on the
+// DUT core, and would pay for a trip through the backlog.
 func (t *topo) steerReceive(ctx context.Context, ns string, devs []string, cpu int) (restore func(), err error) {
 	mask := strconv.FormatUint(1<<cpu, 16)
 	prev := map[string]string{}
