@@ -57,7 +57,7 @@ func newLinkMetrics(f family) linkMetrics {
 		kernDrops:   f.counter("link_kernel_drops_total", "Frames the kernel dropped because the RX ring was full (PACKET_STATISTICS or XDP_STATISTICS).", l...),
 		fillEmpty:   f.counter("link_rx_fill_ring_empty_total", "Times the kernel found the AF_XDP fill ring empty (exported for AF_XDP links only).", l...),
 		txPackets:   f.counter("link_tx_packets_total", "Frames the link handed to the kernel to send (TX ring, or the PACKET_MMAP super-packet socket; queue is the owning worker's RX queue, or control).", l...),
-		txBytes:     f.counter("link_tx_bytes_total", "Bytes of the frames the link queued on a TX ring.", l...),
+		txBytes:     f.counter("link_tx_bytes_total", "Bytes of the frames the link handed to the kernel to send (TX ring, or the PACKET_MMAP super-packet socket).", l...),
 		txRingFull:  f.counter("link_tx_ring_full_total", "Frames dropped because the TX ring had no free slot (or the PACKET_MMAP super-packet socket no room: EAGAIN, ENOBUFS).", l...),
 		txTooBig:    f.counter("link_tx_too_big_total", "Frames dropped because they did not fit a ring frame or the MTU.", l...),
 		txErrors:    f.counter("link_tx_errors_total", "Failed TX doorbells (sendto errors other than EAGAIN), and frames the PACKET_MMAP super-packet socket failed to send for another reason.", l...),

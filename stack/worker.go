@@ -118,9 +118,10 @@ func (w *Worker) flushNIC(id NICID) {
 	st.TXDropped += uint64(n - sent)
 	// Links send a batch in order and refuse its tail when the ring or
 	// queue fills, so the refused frames are the last n-sent. (memlink
-	// also refuses an oversized frame mid-batch, and packetmmap on a port
-	// without TSO has two rings that fill apart; the count per protocol
-	// is then exact only when the batch holds one protocol.)
+	// also refuses an oversized frame mid-batch, and packetmmap, on a veth
+	// or a port without TSO, has a ring and a super-packet socket that
+	// fill apart; the count per protocol is then exact only when the batch
+	// holds one protocol.)
 	if sent < n {
 		if proto != mixedSlots {
 			if proto >= 0 {

@@ -3,6 +3,7 @@ package netbench
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -32,9 +33,6 @@ func soakerArgv(benchBin string, cpu int) []string {
 	return []string{"chrt", "--idle", "0", "taskset", "-c", strconv.Itoa(cpu), benchBin, "soak"}
 }
 
-// soakSink keeps the compiler from removing Soak's loop.
-var soakSink uint64
-
 // Soak spins, counting units of work, and every interval writes a line
 // "<units> <ns since start>" to w, until stop is closed or a write fails.
 // Each line is a consistent pair, so a reader may take any two.
@@ -48,7 +46,7 @@ func Soak(w io.Writer, interval time.Duration, stop <-chan struct{}) error {
 		}
 		units++
 		if el := time.Since(start); el >= next {
-			soakSink += x
+			runtime.KeepAlive(x) // the loop's work must not be optimized away
 			if _, err := fmt.Fprintf(w, "%d %d\n", units, el.Nanoseconds()); err != nil {
 				return err
 			}

@@ -15,9 +15,9 @@ func SetFanoutIgnoreOutgoing(on bool) (restore func()) {
 func TXRingFramesPut(e *Endpoint, i int) int { return e.tx[i].head }
 
 // RingCopied says whether e takes its driver for one that copies the TX
-// ring's pages again; SetRingCopied overrides it, so a veth can stand in
-// for a NIC.
+// ring's pages again (a veth), so that super-packets skip the ring.
 func RingCopied(e *Endpoint) bool { return e.ringCopied }
 
-// SetRingCopied: see RingCopied. Call it before the first write.
+// SetRingCopied overrides the driver check, so that a veth can stand in
+// for a NIC; call it before the first write.
 func SetRingCopied(e *Endpoint, on bool) { e.ringCopied = on }

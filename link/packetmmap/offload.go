@@ -29,15 +29,15 @@ import (
 // the router instead of two. There super-packets take the socket too.
 // Measured through a veth with TSO on (bench/RESULTS.md, 2026-11-28 00:01):
 // medians of 3 rounds, 7.5 Gbit/s through the ring and 13.9 through
-// sendmsg with 1 TCP stream, 9.4 and 12.1 with 4, the DUT core saturated
-// in both. On a kernel older than 6.2 (no PACKET_FANOUT_FLAG_IGNORE_OUTGOING,
+// sendmsg with 1 TCP stream, 9.4 and 12.1 with 4. On a kernel older than 6.2 (no PACKET_FANOUT_FLAG_IGNORE_OUTGOING,
 // see newRXRing) each frame sent through the qdisc is also copied into the
 // port's own RX ring, which takes that gain back.
 
 // forwardingDrivers are the drivers (ethtool -i) whose transmit hands the
 // skb to another device's receive path, which must copy the TX ring's
 // zero-copy pages first: veth and netkit (__dev_forward_skb), tun and tap
-// (skb_orphan_frags_rx).
+// (skb_orphan_frags_rx). Only the egress device's own driver is asked: a
+// vlan or macvlan stacked on a veth still gets the ring.
 var forwardingDrivers = map[string]bool{"veth": true, "netkit": true, "tun": true}
 
 // gsoFeatures maps each GSO type to the ethtool feature string

@@ -308,8 +308,9 @@ func (e *Endpoint) Poll(w *stack.Worker, q int) int {
 }
 
 // WritePackets implements stack.LinkEndpoint: it copies each frame into the
-// TX ring of the calling worker (pkts.Queue), releases it, and kicks the
-// kernel once for the batch.
+// TX ring of the calling worker (pkts.Queue) and kicks the kernel once for
+// the batch, or sends it through the writer's super-packet socket
+// (offload.go says which), and releases it.
 func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, error) {
 	if pkts.Queue < 0 || pkts.Queue >= len(e.tx) {
 		pkts.Release()

@@ -204,68 +204,101 @@ func TestChecksumNotReadyWithoutVnetHdr(t *testing.T) {
 	}
 }
 
-// TestRefusedFrameDoesNotStopTheRing: a frame the device drops (here a
-// veth whose peer's MTU is below the frame, which __dev_forward_skb
-// refuses) leaves tpacket_snd retrying that same frame on every kick. The
-// ring must skip it after a few kicks so that the frames behind it still
-// go; before this, one such frame stopped the interface's TX for good.
+// TestRefusedFrameDoesNotStopTheRing: a frame the device drops leaves
+// tpacket_snd retrying that same frame on every kick. The ring must skip
+// it after a few kicks so that the frames behind it still go; before this,
+// one such frame stopped the interface's TX for good. Two such frames:
+//   - one over the veth peer's MTU, which __dev_forward_skb refuses;
+//   - on a NIC (a veth taken for one), a super-packet put on the ring
+//     after the device's TSO was turned off but before the endpoint
+//     re-read its features (the router's RTM_NEWLINK refresh):
+//     __dev_direct_xmit segments it and then drops the result.
 func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 	netnstest.RequireRoot(t)
-	v := openVethEndpoint(t, "pmr", packetmmap.Options{}, nil)
-	hns, s, w, ep := v.hns, v.s, v.w, v.ep
-	hns.Run("ip", "link", "set", "h0", "mtu", "1000")
-
-	rx := hostSocket(t, hns, "h0", 200*time.Millisecond)
-
-	mac := ep.LinkAddress()
-	write := func(frame []byte, gso stack.GSO) {
-		t.Helper()
-		pkt := s.Frames().Get()
-		pkt.SetLen(len(frame))
-		copy(pkt.Data(), frame)
-		pkt.GSO = gso
-		l := stack.MakePacketBufferList(1)
-		l.Queue = w.ID()
-		l.PushBack(pkt)
-		_, _ = ep.WritePackets(l) // a failed kick is expected here
-	}
-	frame := func(n int, tag byte) []byte {
-		f := make([]byte, n)
-		copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-		copy(f[6:12], mac[:])
-		binary.BigEndian.PutUint16(f[12:14], testEtherType)
-		f[14] = tag
-		return f
-	}
-	// 1,400 bytes: within r0's MTU, so the ring takes it; over h0's.
-	write(frame(14+1400, 0xee), stack.GSO{})
-
-	// Ordinary frames behind it: each is written with its own kick, as a
-	// worker would on later batches, and must reach the host.
-	got := 0
-	buf := make([]byte, 2048)
-	for i := range 8 {
-		write(frame(60, byte(i)), stack.GSO{})
-		for {
-			n, _, err := unix.Recvfrom(rx, buf, 0)
-			if err != nil {
-				break
+	for _, c := range []struct {
+		name  string
+		setup func(v *vethEndpoint)
+		first func(mac stack.LinkAddress) ([]byte, stack.GSO)
+	}{
+		{"frame over the peer's MTU",
+			func(v *vethEndpoint) { v.hns.Run("ip", "link", "set", "h0", "mtu", "1000") },
+			func(mac stack.LinkAddress) ([]byte, stack.GSO) {
+				// 1,400 bytes: within r0's MTU, so the ring takes it; over h0's.
+				return testFrame(mac, 14+1400, 0xee), stack.GSO{}
+			}},
+		{"super-packet after TSO went off, NIC",
+			func(v *vethEndpoint) {
+				packetmmap.SetRingCopied(v.ep, false)
+				v.rns.Run("ethtool", "-K", "r0", "tso", "off") // not refreshed: the endpoint still sees TSO on
+			},
+			func(mac stack.LinkAddress) ([]byte, stack.GSO) {
+				// A TCP/IPv4 super-packet of 4,000 payload bytes in 1,400-byte segments.
+				const payload = 4000
+				super := make([]byte, 14+20+20+payload)
+				header.EncodeEthernet(super, [6]byte{0x02, 0, 0, 0, 0, 2}, mac, header.EtherTypeIPv4)
+				header.EncodeIPv4(super[14:], header.IPv4Fields{TotalLength: 40 + payload, TTL: 64, Protocol: header.IPv4ProtocolTCP,
+					Src: [4]byte{198, 18, 0, 1}, Dst: [4]byte{198, 18, 0, 2}})
+				header.EncodeTCP(super[34:], header.TCPFields{SrcPort: 1, DstPort: 2, Flags: header.TCPFlagACK, WindowSize: 1000})
+				return super, stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40}
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := openVethEndpoint(t, "pmr", packetmmap.Options{}, nil)
+			s, w, ep := v.s, v.w, v.ep
+			c.setup(v)
+			rx := hostSocket(t, v.hns, "h0", 200*time.Millisecond)
+			write := func(frame []byte, gso stack.GSO) {
+				t.Helper()
+				pkt := s.Frames().Get()
+				pkt.SetLen(len(frame))
+				copy(pkt.Data(), frame)
+				pkt.GSO = gso
+				l := stack.MakePacketBufferList(1)
+				l.Queue = w.ID()
+				l.PushBack(pkt)
+				_, _ = ep.WritePackets(l) // a failed kick is expected here
 			}
-			if n >= 15 && binary.BigEndian.Uint16(buf[12:14]) == testEtherType {
-				got++
+			write(c.first(ep.LinkAddress()))
+
+			// Ordinary frames behind it: each is written with its own kick, as a
+			// worker would on later batches, and must reach the host.
+			got := 0
+			buf := make([]byte, 2048)
+			for i := range 8 {
+				write(testFrame(ep.LinkAddress(), 60, byte(i)), stack.GSO{})
+				for {
+					n, _, err := unix.Recvfrom(rx, buf, 0)
+					if err != nil {
+						break
+					}
+					if n >= 15 && binary.BigEndian.Uint16(buf[12:14]) == testEtherType {
+						got++
+					}
+				}
 			}
-		}
-	}
-	st := ep.Stats()
-	if got < 8-4 {
-		t.Errorf("host received %d of the 8 frames sent after the refused frame; the ring stopped (stats %+v)", got, st)
-	}
-	if st.TXRefused != 1 {
-		t.Errorf("TXRefused = %d, want 1 (the 1,400-byte frame, skipped)", st.TXRefused)
+			st := ep.Stats()
+			if got < 8-4 {
+				t.Errorf("host received %d of the 8 frames sent after the refused frame; the ring stopped (stats %+v)", got, st)
+			}
+			if st.TXRefused != 1 {
+				t.Errorf("TXRefused = %d, want 1 (the first frame, skipped)", st.TXRefused)
+			}
+		})
 	}
 }
 
-// TestSuperPacketsLeaveThroughSendmsg: a super-packet for a device without
+// testFrame is an n-byte broadcast frame of testEtherType from mac whose
+// first payload byte is tag.
+func testFrame(mac stack.LinkAddress, n int, tag byte) []byte {
+	f := make([]byte, n)
+	copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	copy(f[6:12], mac[:])
+	binary.BigEndian.PutUint16(f[12:14], testEtherType)
+	f[14] = tag
+	return f
+}
+
+// TestSuperPacketPaths: a super-packet for a device without
 // the matching segmentation offload goes through the writer's
 // super-packet socket to the kernel's software segmentation, for each GSO type the stack
 // hands over (TCP over IPv4 and IPv6, UDP L4), and the peer receives its
@@ -280,6 +313,9 @@ func TestSuperPacketPaths(t *testing.T) {
 	src4, dst4 := [4]byte{198, 18, 0, 1}, [4]byte{198, 18, 0, 2}
 	src6 := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}
 	dst6 := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 2}
+	tsoOff := []string{"tso", "off"}
+	tcp4GSO := stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40}
+	tcp6GSO := stack.GSO{Type: stack.GSOTCPv6, NeedsCsum: true, CsumStart: 40, CsumOffset: 16, MSS: 1400, HdrLen: 60}
 	for _, c := range []struct {
 		name    string
 		off     []string // ethtool -K r0 features to turn off
@@ -290,27 +326,15 @@ func TestSuperPacketPaths(t *testing.T) {
 		nic     bool  // treat the veth as a driver that does not copy ring pages
 		ring    int   // frames the TX ring takes
 	}{
-		{"tcp4", []string{"tso", "off"},
-			stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40},
-			4000, []int{100, 1400, 1400, 1200, 200}, false, false, 1},
-		{"tcp6", []string{"tso", "off"},
-			stack.GSO{Type: stack.GSOTCPv6, NeedsCsum: true, CsumStart: 40, CsumOffset: 16, MSS: 1400, HdrLen: 60},
-			3000, []int{100, 1400, 1400, 200, 200}, false, false, 1},
-		{"udp4", []string{"tx-udp-segmentation", "off"},
-			stack.GSO{Type: stack.GSOUDPL4, NeedsCsum: true, CsumStart: 20, CsumOffset: 6, MSS: 1000, HdrLen: 28},
-			3000, []int{100, 1000, 1000, 1000, 200}, false, false, 1},
-		{"tcp4 TSO on", nil,
-			stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40},
-			4000, []int{100, 4000, 200}, true, false, 1},
-		{"tcp6 TSO on", nil,
-			stack.GSO{Type: stack.GSOTCPv6, NeedsCsum: true, CsumStart: 40, CsumOffset: 16, MSS: 1400, HdrLen: 60},
-			3000, []int{100, 3000, 200}, true, false, 1},
-		{"tcp4 TSO on, NIC", nil,
-			stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40},
-			4000, []int{100, 4000, 200}, true, true, 3},
-		{"tcp4 TSO off, NIC", []string{"tso", "off"},
-			stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1400, HdrLen: 40},
-			4000, []int{100, 1400, 1400, 1200, 200}, false, true, 1},
+		{name: "tcp4", off: tsoOff, gso: tcp4GSO, payload: 4000, want: []int{100, 1400, 1400, 1200, 200}, ring: 1},
+		{name: "tcp6", off: tsoOff, gso: tcp6GSO, payload: 3000, want: []int{100, 1400, 1400, 200, 200}, ring: 1},
+		{name: "udp4", off: []string{"tx-udp-segmentation", "off"},
+			gso:     stack.GSO{Type: stack.GSOUDPL4, NeedsCsum: true, CsumStart: 20, CsumOffset: 6, MSS: 1000, HdrLen: 28},
+			payload: 3000, want: []int{100, 1000, 1000, 1000, 200}, ring: 1},
+		{name: "tcp4 TSO on", gso: tcp4GSO, payload: 4000, want: []int{100, 4000, 200}, devGSO: true, ring: 1},
+		{name: "tcp6 TSO on", gso: tcp6GSO, payload: 3000, want: []int{100, 3000, 200}, devGSO: true, ring: 1},
+		{name: "tcp4 TSO on, NIC", gso: tcp4GSO, payload: 4000, want: []int{100, 4000, 200}, devGSO: true, nic: true, ring: 3},
+		{name: "tcp4 TSO off, NIC", off: tsoOff, gso: tcp4GSO, payload: 4000, want: []int{100, 1400, 1400, 1200, 200}, nic: true, ring: 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := openVethEndpoint(t, "pmk", packetmmap.Options{}, func(rns, _ *netnstest.NS) {
