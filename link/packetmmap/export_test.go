@@ -21,3 +21,8 @@ func RingCopied(e *Endpoint) bool { return e.ringCopied }
 // SetRingCopied overrides the driver check, so that a veth can stand in
 // for a NIC; call it before the first write.
 func SetRingCopied(e *Endpoint, on bool) { e.ringCopied = on }
+
+// TXRingGeometry is the number and size of writer i's TX ring frames.
+func TXRingGeometry(e *Endpoint, i int) (frames, size int) {
+	return len(e.tx[i].frames), len(e.tx[i].frames[0])
+}

@@ -78,7 +78,7 @@ func (s *gsoSocket) send(pkt *stack.PacketBuffer) bool {
 		s.errors.Add(1)
 		return false
 	}
-	encodeVnetHdr(s.hdr[:], &pkt.GSO, len(data))
+	encodeVnetHdr(s.hdr[:], &pkt.GSO, len(data), linearMax)
 	err := s.sendmsg(data)
 	s.iov[1] = unix.Iovec{} // no pointer into a frame the stack is about to release
 	switch {

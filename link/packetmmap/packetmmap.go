@@ -29,9 +29,18 @@ const (
 	// memory and about 200 µs of buffering at 1 Mpps.
 	DefaultRXFrames = 240
 	// DefaultTXFrames sizes each TX ring. The kernel sends a batch inside
-	// the kick, so a bypass ring only ever holds about one batch: 120
-	// frames (8 MiB) leave room for two.
+	// the kick, and a NIC lets go of a frame when it has sent it: 120
+	// frames (8 MiB) leave room for two batches.
 	DefaultTXFrames = 120
+	// A veth (forwardingDrivers) lets go of a TX frame only when its
+	// peer's napi has taken the skb from its 256-slot queue, so its TX
+	// rings get more, smaller frames (super-packets never go to them
+	// there): 612 frames of 10 KiB, enough for an MTU of 9,000, 6 MiB.
+	// With 120 the ring filled and dropped under TCP without TSO
+	// (bench/RESULTS.md, 2026-11-28 00:56). A larger frame takes the
+	// super-packet socket.
+	vethTXFrameSize = 10240
+	vethTXFrames    = 600
 
 	tpacketAlign   = 16
 	tpacket2HdrLen = 32 // sizeof(struct tpacket2_hdr)
@@ -59,7 +68,8 @@ type Options struct {
 	// holding at least one frame; 0 means DefaultBlockSize.
 	BlockSize int
 	// RXFrames and TXFrames size each ring (rounded up to whole blocks);
-	// 0 means DefaultRXFrames / DefaultTXFrames.
+	// 0 means DefaultRXFrames / DefaultTXFrames. With both TXFrames and
+	// FrameSize 0, a veth's TX rings take vethTXFrames of vethTXFrameSize.
 	RXFrames int
 	TXFrames int
 	// NoVnetHdr turns off PACKET_VNET_HDR: checksum-not-ready frames are
@@ -187,6 +197,7 @@ func (o *Options) fill() error {
 // New opens the sockets and rings of an endpoint on an existing interface.
 // It needs CAP_NET_RAW.
 func New(opts Options) (*Endpoint, error) {
+	txDefault := opts.TXFrames == 0 && opts.FrameSize == 0
 	if err := opts.fill(); err != nil {
 		return nil, err
 	}
@@ -221,8 +232,20 @@ func New(opts Options) (*Endpoint, error) {
 		}
 		e.rx = append(e.rx, r)
 	}
+	if err := e.openCtl(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	// A driver that does not say its name gets the ring as a NIC would.
+	if info, err := unix.IoctlGetEthtoolDrvinfo(e.ctlFD, e.name); err == nil {
+		e.ringCopied = forwardingDrivers[unix.ByteSliceToString(info.Driver[:])]
+	}
+	txOpts := opts
+	if e.ringCopied && e.vnet && txDefault {
+		txOpts.FrameSize, txOpts.TXFrames = vethTXFrameSize, vethTXFrames
+	}
 	for i := 0; i < opts.Writers; i++ {
-		t, err := newTXRing(e, &opts)
+		t, err := newTXRing(e, &txOpts)
 		if err != nil {
 			e.Close()
 			return nil, fmt.Errorf("packetmmap: %q TX ring %d: %w", opts.Interface, i, err)
@@ -239,17 +262,9 @@ func New(opts Options) (*Endpoint, error) {
 		e.gso = append(e.gso, g)
 	}
 	e.kernelGSO.Store(e.vnet)
-	if err := e.openCtl(); err != nil {
-		e.Close()
-		return nil, err
-	}
 	// A device whose features cannot be read gets software segmentation:
-	// correct, only slower, so it is not a reason to fail. Nor is a driver
-	// that does not say its name (the ring is then used as for a NIC).
+	// correct, only slower, so it is not a reason to fail.
 	_ = e.RefreshOffloads()
-	if info, err := unix.IoctlGetEthtoolDrvinfo(e.ctlFD, e.name); err == nil {
-		e.ringCopied = forwardingDrivers[unix.ByteSliceToString(info.Driver[:])]
-	}
 	return e, nil
 }
 
@@ -320,12 +335,15 @@ func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, error) {
 	if e.gso != nil {
 		gso = e.gso[pkts.Queue]
 	}
-	dev := e.gsoOK.Load()
-	ring := dev
+	o := txOpts{maxFrame: int(e.mtu.Load()) + ethHdrLen, vnet: e.vnet, gso: gso, devGSO: e.gsoOK.Load(), linearTo: linearMax}
+	o.ringGSO = o.devGSO
 	if e.ringCopied {
-		ring = 0
+		// The driver copies ring pages anyway: super-packets skip the
+		// ring, and every other frame is copied into linear data once
+		// rather than into a page it then copies again.
+		o.ringGSO, o.linearTo = 0, linearAll
 	}
-	return e.tx[pkts.Queue].write(pkts, int(e.mtu.Load())+ethHdrLen, e.vnet, gso, ring, dev)
+	return e.tx[pkts.Queue].write(pkts, o)
 }
 
 // Wait implements stack.LinkEndpoint; the endpoint has no goroutines.

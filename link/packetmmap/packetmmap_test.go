@@ -736,3 +736,63 @@ func TestTXCompletesChecksumsOfSmallAndLargeFrames(t *testing.T) {
 		}
 	}
 }
+
+// TestVethTXRing: a veth lets go of a TX frame only when its peer has taken
+// the skb from its queue, so by default its TX rings have many small
+// frames, and a frame too large for one (an MTU over 9,000) leaves through
+// the super-packet socket instead of being dropped.
+func TestVethTXRing(t *testing.T) {
+	netnstest.RequireRoot(t)
+	rns, hns := netnstest.New(t, "pmv"), netnstest.New(t, "pmvh")
+	netnstest.Veth(t, rns, "r0", hns, "h0")
+	for _, ns := range []*netnstest.NS{rns, hns} {
+		dev := map[*netnstest.NS]string{rns: "r0", hns: "h0"}[ns]
+		ns.Run("ip", "link", "set", dev, "mtu", "12000")
+	}
+	// Frames of 16 KiB, for the 11,000-byte one (a jumbo frame forwarded
+	// from an RX ring, which has 68 KiB frames).
+	s := stack.New(stack.Options{FramePool: stack.NewFramePool(16384, stack.DefaultHeadroom)})
+	w, err := s.NewWorker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ep *packetmmap.Endpoint
+	if err := rns.Do(func() (err error) {
+		ep, err = packetmmap.New(packetmmap.Options{Interface: "r0", RXFrames: 32})
+		return err
+	}); err != nil {
+		t.Fatalf("packetmmap.New: %v", err)
+	}
+	t.Cleanup(ep.Close)
+	if n, size := packetmmap.TXRingGeometry(ep, w.ID()); n < 600 || size != 10240 {
+		t.Errorf("veth TX ring: %d frames of %d bytes, want ≥ 600 of 10240", n, size)
+	}
+	rx := hostSocket(t, hns, "h0", 300*time.Millisecond)
+	l := stack.MakePacketBufferList(2)
+	l.Queue = w.ID()
+	for _, n := range []int{11000, 100} {
+		f := testFrame(ep.LinkAddress(), n, byte(n/100))
+		pkt := s.Frames().Get()
+		pkt.SetLen(len(f))
+		copy(pkt.Data(), f)
+		l.PushBack(pkt)
+	}
+	if sent, err := ep.WritePackets(l); sent != 2 || err != nil {
+		t.Fatalf("WritePackets = %d, %v; want 2, nil", sent, err)
+	}
+	var got []int
+	buf := make([]byte, 16384)
+	for {
+		n, _, err := unix.Recvfrom(rx, buf, 0)
+		if err != nil {
+			break
+		}
+		got = append(got, n)
+	}
+	if !slices.Equal(got, []int{11000, 100}) {
+		t.Errorf("host received frames of %v bytes, want [11000 100] in order", got)
+	}
+	if st := ep.Stats(); st.TXTooBig != 0 || packetmmap.TXRingFramesPut(ep, w.ID()) != 0 {
+		t.Errorf("TXTooBig = %d, ring frames put = %d; want 0, 0 (both through the socket, in order)", st.TXTooBig, packetmmap.TXRingFramesPut(ep, w.ID()))
+	}
+}

@@ -285,9 +285,23 @@ func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 	return t, nil
 }
 
+// txOpts are what a write needs to know of its endpoint, read once per
+// batch.
+type txOpts struct {
+	maxFrame int  // the MTU plus the Ethernet header
+	vnet     bool // frames carry a virtio_net_hdr
+	// gso is the writer's super-packet socket (nil without vnet).
+	gso *gsoSocket
+	// ringGSO has bit 1<<t for each GSO type the ring may take; devGSO for
+	// each the device segments itself.
+	ringGSO, devGSO uint32
+	linearTo        int // see encodeVnetHdr
+}
+
 // write copies the batch into free TX slots, releases the packets and kicks
-// the kernel. Super-packets of a GSO type outside ringGSO go to the socket
-// gso instead, if there is one (offload.go says which go where); those of a
+// the kernel. Super-packets of a GSO type outside ringGSO, and frames too
+// large for a ring frame, go to the socket gso instead, if there is one
+// (offload.go says which go where); super-packets of a
 // type outside devGSO (the types the device segments itself) count as
 // segmented by the kernel. Order is kept, as a link must: the ring's frames
 // put so far are kicked before a frame goes to gso; and from then on, and
@@ -299,14 +313,18 @@ func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 // then overtakes, as with any two sockets; so may a device with several TX
 // queues and no XPS map, where the two sockets' frames can take different
 // queues.
-func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso *gsoSocket, ringGSO, devGSO uint32) (int, error) {
+func (t *txRing) write(pkts stack.PacketBufferList, o txOpts) (int, error) {
+	gso, ringGSO, devGSO := o.gso, o.ringGSO, o.devGSO
+	// A frame larger than a ring frame (a veth's ring has small ones, see
+	// vethTXFrameSize) takes the socket too.
+	room := len(t.frames[0]) - txDataOffset - vnetHdrLen
 	allGSO := gso != nil && gso.busy()
 	var err error
 	pending := 0 // frames put on the ring since the last kick
 	var sent, sentGSO, supers int
 	var bytes, bytesGSO uint64
 	for _, pkt := range pkts.AsSlice() {
-		if allGSO || gso != nil && pkt.GSO.Type != stack.GSONone && ringGSO&(1<<pkt.GSO.Type) == 0 {
+		if allGSO || gso != nil && (pkt.GSO.Type != stack.GSONone && ringGSO&(1<<pkt.GSO.Type) == 0 || pkt.Len() > room) {
 			if pending > 0 {
 				if kerr := t.kick(); kerr != nil {
 					err = kerr
@@ -314,7 +332,7 @@ func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso
 				pending = 0
 			}
 			allGSO = true
-			if pkt.GSO.Type == stack.GSONone && pkt.Len() > maxFrame {
+			if pkt.GSO.Type == stack.GSONone && pkt.Len() > o.maxFrame {
 				t.tooBig.Add(1)
 			} else if gso.send(pkt) {
 				sentGSO++
@@ -323,7 +341,7 @@ func (t *txRing) write(pkts stack.PacketBufferList, maxFrame int, vnet bool, gso
 					supers++
 				}
 			}
-		} else if t.put(pkt, maxFrame, vnet) {
+		} else if t.put(pkt, o.maxFrame, o.vnet, o.linearTo) {
 			pending++
 			sent++
 			bytes += uint64(pkt.Len())
@@ -363,7 +381,7 @@ func (t *txRing) addStats(s *Stats) {
 // put copies pkt into the next free slot and reports whether it did (when
 // not, it counts why: too big, ring full). The caller counts what was
 // sent, releases pkt and kicks.
-func (t *txRing) put(pkt *stack.PacketBuffer, maxFrame int, vnet bool) bool {
+func (t *txRing) put(pkt *stack.PacketBuffer, maxFrame int, vnet bool, linearTo int) bool {
 	data := pkt.Data()
 	off := txDataOffset
 	if vnet {
@@ -380,7 +398,7 @@ func (t *txRing) put(pkt *stack.PacketBuffer, maxFrame int, vnet bool) bool {
 		return false
 	}
 	if vnet {
-		encodeVnetHdr(f[txDataOffset:off], &pkt.GSO, len(data))
+		encodeVnetHdr(f[txDataOffset:off], &pkt.GSO, len(data), linearTo)
 	}
 	copy(f[off:], data)
 	le.PutUint32(f[tpLen:], uint32(off-txDataOffset+len(data)))

@@ -53,15 +53,20 @@ func decodeVnetHdr(b []byte, g *stack.GSO) {
 // a zero-copy page fragment, which a veth (or anything that hands the skb
 // to another namespace) must copy again into a freshly allocated page: for
 // a small frame, a page allocation to move 50 bytes. Larger frames keep
-// the zero-copy path, which a real NIC reads by DMA. (Only the TX ring
-// needs this: packet_snd, behind sendmsg, already copies a frame shorter
-// than a page into linear data.)
-const linearMax = 512
+// the zero-copy path, which a real NIC reads by DMA; on a driver that
+// copies ring pages anyway (forwardingDrivers) every frame goes linear
+// (linearAll). (Only the TX ring needs this: packet_snd, behind sendmsg,
+// already copies a frame shorter than a page into linear data.)
+const (
+	linearMax = 512
+	linearAll = 1<<16 - 1
+)
 
 // encodeVnetHdr writes the virtio_net_hdr for a frame of frameLen bytes to
 // send, so the kernel completes its checksum and segments it if it is a
-// super-packet.
-func encodeVnetHdr(b []byte, g *stack.GSO, frameLen int) {
+// super-packet; a frame without GSO of up to linearTo bytes is copied into
+// the skb's linear data (linearMax or linearAll).
+func encodeVnetHdr(b []byte, g *stack.GSO, frameLen, linearTo int) {
 	clear(b[:vnetHdrLen])
 	if g.NeedsCsum {
 		b[vnetFlags] = unix.VIRTIO_NET_HDR_F_NEEDS_CSUM
@@ -76,7 +81,7 @@ func encodeVnetHdr(b []byte, g *stack.GSO, frameLen int) {
 	case stack.GSOUDPL4:
 		b[vnetGSOType] = unix.VIRTIO_NET_HDR_GSO_UDP_L4
 	default:
-		if frameLen <= linearMax {
+		if frameLen <= linearTo {
 			le.PutUint16(b[vnetHdrLenOff:], uint16(frameLen))
 		}
 		return

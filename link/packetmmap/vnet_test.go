@@ -21,7 +21,7 @@ func TestVnetHdrRoundTrip(t *testing.T) {
 		{Type: stack.GSOUDPL4, NeedsCsum: true, CsumStart: 20, CsumOffset: 6, MSS: 1472, HdrLen: 28},
 	} {
 		b := make([]byte, vnetHdrLen)
-		encodeVnetHdr(b, &g, 1000)
+		encodeVnetHdr(b, &g, 1000, linearMax)
 		var got stack.GSO
 		decodeVnetHdr(b, &got)
 		if got != g {
@@ -35,7 +35,7 @@ func TestVnetHdrRoundTrip(t *testing.T) {
 // header, little-endian (host order on amd64/arm64).
 func TestVnetHdrWire(t *testing.T) {
 	b := make([]byte, vnetHdrLen)
-	encodeVnetHdr(b, &stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1448, HdrLen: 52}, 9000)
+	encodeVnetHdr(b, &stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1448, HdrLen: 52}, 9000, linearMax)
 	want := []byte{
 		0x01,  // flags: VIRTIO_NET_HDR_F_NEEDS_CSUM
 		0x01,  // gso_type: VIRTIO_NET_HDR_GSO_TCPV4
@@ -67,9 +67,19 @@ func TestVnetHdrLinearSmallFrames(t *testing.T) {
 		{stack.GSO{Type: stack.GSOTCPv4, NeedsCsum: true, CsumStart: 20, CsumOffset: 16, MSS: 1448, HdrLen: 52}, 300, 66},
 	} {
 		b := make([]byte, vnetHdrLen)
-		encodeVnetHdr(b, &c.g, c.n)
+		encodeVnetHdr(b, &c.g, c.n, linearMax)
 		if got := le.Uint16(b[vnetHdrLenOff:]); got != c.want {
 			t.Errorf("%+v, %d bytes: hdr_len %d, want %d", c.g, c.n, got, c.want)
+		}
+		// On a driver that copies ring pages, every frame without GSO
+		// goes linear; a super-packet still gives its headers' length.
+		want := c.want
+		if c.g.Type == stack.GSONone {
+			want = uint16(c.n)
+		}
+		encodeVnetHdr(b, &c.g, c.n, linearAll)
+		if got := le.Uint16(b[vnetHdrLenOff:]); got != want {
+			t.Errorf("%+v, %d bytes, linearAll: hdr_len %d, want %d", c.g, c.n, got, want)
 		}
 	}
 }
