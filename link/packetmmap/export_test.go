@@ -19,10 +19,17 @@ func TXRingFramesPut(e *Endpoint, i int) int { return e.tx[i].head }
 func RingCopied(e *Endpoint) bool { return e.ringCopied }
 
 // SetRingCopied overrides the driver check, so that a veth can stand in
-// for a NIC; call it before the first write.
+// for a NIC; call it before the first write. The TX ring keeps the
+// geometry New chose (a veth's 10 KiB frames unless the options set one).
 func SetRingCopied(e *Endpoint, on bool) { e.ringCopied = on }
 
 // TXRingGeometry is the number and size of writer i's TX ring frames.
 func TXRingGeometry(e *Endpoint, i int) (frames, size int) {
 	return len(e.tx[i].frames), len(e.tx[i].frames[0])
+}
+
+// TXFrameHdrLen is the virtio_net_hdr hdr_len written into slot of writer
+// i's TX ring: how much of the frame the kernel copies into linear data.
+func TXFrameHdrLen(e *Endpoint, i, slot int) int {
+	return int(le.Uint16(e.tx[i].frames[slot][txDataOffset+vnetHdrLenOff:]))
 }

@@ -31,7 +31,9 @@ import (
 // medians of 3 rounds, 7.5 Gbit/s through the ring and 13.9 through
 // sendmsg with 1 TCP stream, 9.4 and 12.1 with 4. On a kernel older than 6.2 (no PACKET_FANOUT_FLAG_IGNORE_OUTGOING,
 // see newRXRing) each frame sent through the qdisc is also copied into the
-// port's own RX ring, which takes that gain back.
+// port's own RX ring, which takes that gain back. An ordinary frame too
+// large for a TX ring frame (a veth's are small: vethTXFrameSize) takes
+// the socket too.
 
 // forwardingDrivers are the drivers (ethtool -i) whose transmit hands the
 // skb to another device's receive path, which must copy the TX ring's

@@ -35,12 +35,18 @@ const (
 	// A veth (forwardingDrivers) lets go of a TX frame only when its
 	// peer's napi has taken the skb from its 256-slot queue, so its TX
 	// rings get more, smaller frames (super-packets never go to them
-	// there): 612 frames of 10 KiB, enough for an MTU of 9,000, 6 MiB.
-	// With 120 the ring filled and dropped under TCP without TSO
-	// (bench/RESULTS.md, 2026-11-28 00:56). A larger frame takes the
-	// super-packet socket.
+	// there): frames of 10 KiB, enough for an MTU of 9,000 (larger for a
+	// larger MTU at start), as many as fit 6 MiB, rounded up to whole
+	// blocks: 714 frames for a 1,500-byte MTU. With 120 the ring filled
+	// and dropped under TCP without
+	// TSO (bench/RESULTS.md, "2026-11-28, 00:40–00:58 UTC — by hand"). A
+	// frame larger than a ring frame takes the super-packet socket.
 	vethTXFrameSize = 10240
-	vethTXFrames    = 600
+	vethTXBytes     = 6 << 20
+	// vethTXSndBuf is asked for as a veth TX ring socket's send buffer;
+	// the kernel doubles it, to 4 MiB: the whole ring of linear skbs of a
+	// 1,500-byte MTU (about 4 KiB of truesize each) in flight.
+	vethTXSndBuf = 2 << 20
 
 	tpacketAlign   = 16
 	tpacket2HdrLen = 32 // sizeof(struct tpacket2_hdr)
@@ -62,14 +68,16 @@ type Options struct {
 	// write (ID 0 is the stack's control worker); 0 means Queues+1.
 	Writers int
 	// FrameSize is the ring frame size, a multiple of 16 of at least
-	// MTU+128; 0 means DefaultFrameSize.
+	// MTU+128; 0 means DefaultFrameSize (TX frames on a veth: see
+	// TXFrames).
 	FrameSize int
 	// BlockSize is the kernel allocation unit, a multiple of the page size
 	// holding at least one frame; 0 means DefaultBlockSize.
 	BlockSize int
 	// RXFrames and TXFrames size each ring (rounded up to whole blocks);
 	// 0 means DefaultRXFrames / DefaultTXFrames. With both TXFrames and
-	// FrameSize 0, a veth's TX rings take vethTXFrames of vethTXFrameSize.
+	// FrameSize 0, a veth's TX rings take 600 or more frames of 10 KiB
+	// (see vethTXFrameSize).
 	RXFrames int
 	TXFrames int
 	// NoVnetHdr turns off PACKET_VNET_HDR: checksum-not-ready frames are
@@ -241,8 +249,8 @@ func New(opts Options) (*Endpoint, error) {
 		e.ringCopied = forwardingDrivers[unix.ByteSliceToString(info.Driver[:])]
 	}
 	txOpts := opts
-	if e.ringCopied && e.vnet && txDefault {
-		txOpts.FrameSize, txOpts.TXFrames = vethTXFrameSize, vethTXFrames
+	if e.ringCopied && txDefault {
+		txOpts.FrameSize, txOpts.TXFrames = vethTXGeometry(int(ifc.MTU))
 	}
 	for i := 0; i < opts.Writers; i++ {
 		t, err := newTXRing(e, &txOpts)
@@ -414,6 +422,14 @@ func (e *Endpoint) Stats() Stats {
 
 // htons converts an EtherType to network byte order for socket calls.
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// vethTXGeometry is the TX frame size and count for a veth of MTU mtu: a
+// frame holds a whole MTU-sized frame (at least vethTXFrameSize), and as
+// many frames as fit vethTXBytes, no fewer than DefaultTXFrames.
+func vethTXGeometry(mtu int) (size, frames int) {
+	size = max(vethTXFrameSize, (txDataOffset+vnetHdrLen+ethHdrLen+mtu+tpacketAlign-1)/tpacketAlign*tpacketAlign)
+	return size, max(DefaultTXFrames, vethTXBytes/size)
+}
 
 // ringGeometry rounds frames up to whole blocks.
 func ringGeometry(frames int, o *Options) unix.TpacketReq {

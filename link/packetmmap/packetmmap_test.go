@@ -739,16 +739,14 @@ func TestTXCompletesChecksumsOfSmallAndLargeFrames(t *testing.T) {
 
 // TestVethTXRing: a veth lets go of a TX frame only when its peer has taken
 // the skb from its queue, so by default its TX rings have many small
-// frames, and a frame too large for one (an MTU over 9,000) leaves through
-// the super-packet socket instead of being dropped.
+// frames; every frame without GSO goes into the skb's linear data (a veth
+// would copy a zero-copy ring page again); and a frame too large for a
+// ring frame (the MTU raised after start) leaves through the super-packet
+// socket instead of being dropped.
 func TestVethTXRing(t *testing.T) {
 	netnstest.RequireRoot(t)
 	rns, hns := netnstest.New(t, "pmv"), netnstest.New(t, "pmvh")
 	netnstest.Veth(t, rns, "r0", hns, "h0")
-	for _, ns := range []*netnstest.NS{rns, hns} {
-		dev := map[*netnstest.NS]string{rns: "r0", hns: "h0"}[ns]
-		ns.Run("ip", "link", "set", dev, "mtu", "12000")
-	}
 	// Frames of 16 KiB, for the 11,000-byte one (a jumbo frame forwarded
 	// from an RX ring, which has 68 KiB frames).
 	s := stack.New(stack.Options{FramePool: stack.NewFramePool(16384, stack.DefaultHeadroom)})
@@ -768,18 +766,37 @@ func TestVethTXRing(t *testing.T) {
 		t.Errorf("veth TX ring: %d frames of %d bytes, want ≥ 600 of 10240", n, size)
 	}
 	rx := hostSocket(t, hns, "h0", 300*time.Millisecond)
-	l := stack.MakePacketBufferList(2)
-	l.Queue = w.ID()
-	for _, n := range []int{11000, 100} {
-		f := testFrame(ep.LinkAddress(), n, byte(n/100))
-		pkt := s.Frames().Get()
-		pkt.SetLen(len(f))
-		copy(pkt.Data(), f)
-		l.PushBack(pkt)
+	write := func(sizes ...int) {
+		t.Helper()
+		l := stack.MakePacketBufferList(len(sizes))
+		l.Queue = w.ID()
+		for _, n := range sizes {
+			f := testFrame(ep.LinkAddress(), n, byte(n/100))
+			pkt := s.Frames().Get()
+			pkt.SetLen(len(f))
+			copy(pkt.Data(), f)
+			l.PushBack(pkt)
+		}
+		if sent, err := ep.WritePackets(l); sent != len(sizes) || err != nil {
+			t.Fatalf("WritePackets(%v) = %d, %v; want %d, nil", sizes, sent, err, len(sizes))
+		}
 	}
-	if sent, err := ep.WritePackets(l); sent != 2 || err != nil {
-		t.Fatalf("WritePackets = %d, %v; want 2, nil", sent, err)
+	// A 1,000-byte frame: through the ring, all of it linear (a NIC
+	// would get hdr_len 0 above 512 bytes, the rest as a ring page).
+	write(1000)
+	if n := packetmmap.TXFrameHdrLen(ep, w.ID(), 0); n != 1000 {
+		t.Errorf("hdr_len of a 1,000-byte frame on a veth = %d, want 1000 (linear)", n)
 	}
+	// The MTU raised to 12,000 while the router runs: an 11,000-byte
+	// frame does not fit a ring frame.
+	for _, x := range []struct {
+		ns  *netnstest.NS
+		dev string
+	}{{rns, "r0"}, {hns, "h0"}} {
+		x.ns.Run("ip", "link", "set", x.dev, "mtu", "12000")
+	}
+	ep.SetMTU(12000)
+	write(11000, 100)
 	var got []int
 	buf := make([]byte, 16384)
 	for {
@@ -789,10 +806,10 @@ func TestVethTXRing(t *testing.T) {
 		}
 		got = append(got, n)
 	}
-	if !slices.Equal(got, []int{11000, 100}) {
-		t.Errorf("host received frames of %v bytes, want [11000 100] in order", got)
+	if !slices.Equal(got, []int{1000, 11000, 100}) {
+		t.Errorf("host received frames of %v bytes, want [1000 11000 100] in order", got)
 	}
-	if st := ep.Stats(); st.TXTooBig != 0 || packetmmap.TXRingFramesPut(ep, w.ID()) != 0 {
-		t.Errorf("TXTooBig = %d, ring frames put = %d; want 0, 0 (both through the socket, in order)", st.TXTooBig, packetmmap.TXRingFramesPut(ep, w.ID()))
+	if st := ep.Stats(); st.TXTooBig != 0 || packetmmap.TXRingFramesPut(ep, w.ID()) != 1 {
+		t.Errorf("TXTooBig = %d, ring frames put = %d; want 0, 1 (the last two through the socket, in order)", st.TXTooBig, packetmmap.TXRingFramesPut(ep, w.ID()))
 	}
 }

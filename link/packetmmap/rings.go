@@ -266,6 +266,16 @@ func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 	if err := setIntOpt(fd, unix.PACKET_LOSS, 1, "PACKET_LOSS"); err != nil {
 		return nil, err
 	}
+	// Every skb sent from the ring is charged to this socket's send
+	// buffer until the device lets go of it, and tpacket_snd stops at a
+	// full one. A veth lets go only when its peer has taken the skb, so
+	// the default buffer (about 90 frames of 1,500 bytes) would leave most
+	// of its deeper ring waiting; give it room for all of them.
+	if e.ringCopied {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, vethTXSndBuf); err != nil {
+			return nil, fmt.Errorf("setsockopt SO_SNDBUFFORCE: %w", err)
+		}
+	}
 	req := ringGeometry(o.TXFrames, o)
 	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &req); err != nil {
 		return nil, fmt.Errorf("setsockopt PACKET_TX_RING %+v: %w", req, err)

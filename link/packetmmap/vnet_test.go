@@ -83,3 +83,19 @@ func TestVnetHdrLinearSmallFrames(t *testing.T) {
 		}
 	}
 }
+
+// TestVethTXGeometry: a veth's TX frames hold an MTU-sized frame with its
+// headers, at least 10 KiB, and the ring at least DefaultTXFrames of them.
+func TestVethTXGeometry(t *testing.T) {
+	for _, c := range []struct{ mtu, size, frames int }{
+		{1500, 10240, 614},
+		{9000, 10240, 614},
+		{12000, 12064, 521},
+		{65535, 65600, DefaultTXFrames},
+	} {
+		size, frames := vethTXGeometry(c.mtu)
+		if size != c.size || frames != c.frames || size%tpacketAlign != 0 || size < txDataOffset+vnetHdrLen+ethHdrLen+c.mtu {
+			t.Errorf("MTU %d: %d frames of %d bytes, want %d of %d", c.mtu, frames, size, c.frames, c.size)
+		}
+	}
+}
