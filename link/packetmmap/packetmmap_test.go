@@ -133,7 +133,7 @@ func TestRXAndTXOnVeth(t *testing.T) {
 		t.Fatalf("WritePackets = %d, %v; want 1, nil", n, err)
 	}
 	buf := make([]byte, 2048)
-	n, _, err := unix.Recvfrom(rx, buf, 0)
+	n, err := recvFrame(rx, buf)
 	if err != nil {
 		t.Fatalf("host did not receive the frame: %v", err)
 	}
@@ -267,7 +267,7 @@ func TestRefusedFrameDoesNotStopTheRing(t *testing.T) {
 			for i := range 8 {
 				write(testFrame(ep.LinkAddress(), 60, byte(i)), stack.GSO{})
 				for {
-					n, _, err := unix.Recvfrom(rx, buf, 0)
+					n, err := recvFrame(rx, buf)
 					if err != nil {
 						break
 					}
@@ -401,7 +401,7 @@ func TestSuperPacketPaths(t *testing.T) {
 			var got []int
 			buf := make([]byte, 70000)
 			for {
-				n, _, err := unix.Recvfrom(rx, buf, 0)
+				n, err := recvFrame(rx, buf)
 				if err != nil {
 					break
 				}
@@ -477,7 +477,7 @@ func sendOnR0(t *testing.T, v *vethEndpoint, n int) {
 	}
 	buf := make([]byte, 2048)
 	for i := range n {
-		if _, _, err := unix.Recvfrom(host, buf, 0); err != nil {
+		if _, err := recvFrame(host, buf); err != nil {
 			t.Fatalf("host received %d of %d frames: %v", i, n, err)
 		}
 	}
@@ -599,7 +599,7 @@ func tcp4Payloads(t *testing.T, v *vethEndpoint, timeout time.Duration, send fun
 	var got []int
 	buf := make([]byte, 70000)
 	for {
-		n, _, err := unix.Recvfrom(rx, buf, 0)
+		n, err := recvFrame(rx, buf)
 		if err != nil {
 			return got
 		}
@@ -711,7 +711,7 @@ func TestTXCompletesChecksumsOfSmallAndLargeFrames(t *testing.T) {
 	}
 	buf := make([]byte, 2048)
 	for {
-		n, _, err := unix.Recvfrom(rx, buf, 0)
+		n, err := recvFrame(rx, buf)
 		if err != nil {
 			break
 		}
@@ -800,7 +800,7 @@ func TestVethTXRing(t *testing.T) {
 	var got []int
 	buf := make([]byte, 16384)
 	for {
-		n, _, err := unix.Recvfrom(rx, buf, 0)
+		n, err := recvFrame(rx, buf)
 		if err != nil {
 			break
 		}
@@ -811,5 +811,18 @@ func TestVethTXRing(t *testing.T) {
 	}
 	if st := ep.Stats(); st.TXTooBig != 0 || packetmmap.TXRingFramesPut(ep, w.ID()) != 1 {
 		t.Errorf("TXTooBig = %d, ring frames put = %d; want 0, 1 (the last two through the socket, in order)", st.TXTooBig, packetmmap.TXRingFramesPut(ep, w.ID()))
+	}
+}
+
+// recvFrame reads one frame from a packet socket with a receive timeout.
+// A signal (the Go runtime's preemption signal, say) interrupts a socket
+// call with a timeout with EINTR whatever SA_RESTART says (signal(7)), so
+// the read is retried rather than taken for the end of the frames.
+func recvFrame(fd int, buf []byte) (int, error) {
+	for {
+		n, _, err := unix.Recvfrom(fd, buf, 0)
+		if err != unix.EINTR {
+			return n, err
+		}
 	}
 }
