@@ -15,7 +15,7 @@ import (
 //   - the bypass TX ring (PACKET_QDISC_BYPASS): one copy into the ring
 //     frame, one kick per batch, and the driver takes the ring's pages
 //     (a NIC maps them for DMA);
-//   - a second socket (gsoSocket) that sends each with sendmsg, straight
+//   - a second socket (superSocket) that sends each with sendmsg, straight
 //     from its RX frame, through the qdisc layer: one copy, into the skb.
 //
 // The ring cannot take a super-packet the device cannot segment:
@@ -77,9 +77,9 @@ func gsoMaskFromFeatures(names []string, active []uint32) uint32 {
 // will segment a super-packet of type t on this interface: always, with
 // vnet headers (the device's segmentation offload where it has it, as of
 // the last RefreshOffloads, else the kernel's software GSO through the
-// writer's gsoSocket). It is one atomic load, safe on the packet path.
+// writer's superSocket). It is one atomic load, safe on the packet path.
 func (e *Endpoint) AcceptsGSO(t stack.GSOType) bool {
-	if e.kernelGSO.Load() {
+	if e.superOpen.Load() {
 		return t == stack.GSOTCPv4 || t == stack.GSOTCPv6 || t == stack.GSOUDPL4
 	}
 	return e.DeviceGSO(t)

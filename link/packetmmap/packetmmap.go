@@ -131,18 +131,17 @@ type Endpoint struct {
 	addr    stack.LinkAddress
 	mtu     atomic.Uint32
 	vnet    bool
-	frameSz int
 	rx      []*rxRing
 	tx      []*txRing
 	// gso[i] is writer i's socket for super-packets that do not go to the
 	// ring (see offload.go); nil without vnet headers.
-	gso []*gsoSocket
+	gso []*superSocket
 	// ringCopied says the driver copies the TX ring's pages again for
 	// every frame (a veth; see forwardingDrivers), so super-packets skip
 	// the ring even where the device has the offload.
 	ringCopied bool
-	// kernelGSO says the gso sockets are open (cleared by Close).
-	kernelGSO atomic.Bool
+	// superOpen says the super-packet sockets are open (cleared by Close).
+	superOpen atomic.Bool
 	closeOne  sync.Once
 
 	// gsoOK has bit 1<<t set for each stack.GSOType t the device segments
@@ -220,7 +219,6 @@ func New(opts Options) (*Endpoint, error) {
 		name:    opts.Interface,
 		ifindex: ifc.Index,
 		vnet:    !opts.NoVnetHdr,
-		frameSz: opts.FrameSize,
 		ctlFD:   -1,
 	}
 	copy(e.addr[:], ifc.HardwareAddr)
@@ -262,14 +260,14 @@ func New(opts Options) (*Endpoint, error) {
 		if !e.vnet {
 			continue
 		}
-		g, err := newGSOSocket(e)
+		g, err := newSuperSocket(e)
 		if err != nil {
 			e.Close()
 			return nil, fmt.Errorf("packetmmap: %q socket %d for super-packets: %w", opts.Interface, i, err)
 		}
 		e.gso = append(e.gso, g)
 	}
-	e.kernelGSO.Store(e.vnet)
+	e.superOpen.Store(e.vnet)
 	// A device whose features cannot be read gets software segmentation:
 	// correct, only slower, so it is not a reason to fail.
 	_ = e.RefreshOffloads()
@@ -298,7 +296,7 @@ func (e *Endpoint) LinkAddress() stack.LinkAddress { return e.addr }
 // Capabilities implements stack.LinkEndpoint. With vnet headers the kernel
 // completes checksums and segments super-packets on TX: the device where
 // it has the offload (DeviceGSO), else the kernel's software GSO through
-// the writer's gsoSocket (AcceptsGSO).
+// the writer's superSocket (AcceptsGSO).
 func (e *Endpoint) Capabilities() stack.LinkEndpointCapabilities {
 	c := stack.CapabilityResolutionRequired | stack.CapabilityRXChecksumOffload
 	if e.vnet {
@@ -339,7 +337,7 @@ func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, error) {
 		pkts.Release()
 		return 0, fmt.Errorf("packetmmap: %q has no TX ring for writer %d (Writers=%d)", e.name, pkts.Queue, len(e.tx))
 	}
-	var gso *gsoSocket
+	var gso *superSocket
 	if e.gso != nil {
 		gso = e.gso[pkts.Queue]
 	}
@@ -361,7 +359,7 @@ func (e *Endpoint) Wait() {}
 // stack must have been released before.
 func (e *Endpoint) Close() {
 	e.closeOne.Do(func() {
-		e.kernelGSO.Store(false)
+		e.superOpen.Store(false)
 		e.closeCtl()
 		for _, r := range e.rx {
 			r.close()

@@ -612,14 +612,14 @@ func tcp4Payloads(t *testing.T, v *vethEndpoint, timeout time.Duration, send fun
 	}
 }
 
-// TestKernelSegmentationKeepsOrderBehindAQdisc: on a port whose qdisc
+// TestSuperPacketSocketKeepsOrderBehindAQdisc: on a port whose qdisc
 // holds frames (a slow token bucket), with TSO or without, no frame may
 // overtake the segments of a super-packet sent through the socket,
 // neither later in the same batch (it must follow the super-packet through
 // the same socket) nor in a later batch (it must, while the socket's
 // frames are still queued). On a veth's default noqueue every frame
 // leaves inside its own system call, so only a qdisc shows the difference.
-func TestKernelSegmentationKeepsOrderBehindAQdisc(t *testing.T) {
+func TestSuperPacketSocketKeepsOrderBehindAQdisc(t *testing.T) {
 	netnstest.RequireRoot(t)
 	for _, c := range []struct {
 		name    string
@@ -651,10 +651,10 @@ func TestKernelSegmentationKeepsOrderBehindAQdisc(t *testing.T) {
 	}
 }
 
-// TestKernelSegmentationSocketFull: when the qdisc holds more than the
+// TestSuperPacketSocketFull: when the qdisc holds more than the
 // super-packet socket's send buffer, sendmsg refuses; each refused
 // frame is counted once, as TXRingFull, and the counters add up.
-func TestKernelSegmentationSocketFull(t *testing.T) {
+func TestSuperPacketSocketFull(t *testing.T) {
 	netnstest.RequireRoot(t)
 	v := openVethEndpoint(t, "pmz", packetmmap.Options{}, func(rns, _ *netnstest.NS) {
 		rns.Run("ethtool", "-K", "r0", "tso", "off")

@@ -228,14 +228,14 @@ type txRing struct {
 const maxStuckKicks = 4
 
 // TXMark is the SO_MARK of the TX sockets that send super-packets through
-// the qdisc layer (gsoSocket): the TCX egress program that keeps the
+// the qdisc layer (superSocket): the TCX egress program that keeps the
 // kernel's own stack off an owned port (forwarder) lets frames with it
 // through.
 const TXMark = 0x6e687467 // "nhtg"
 
 // newTXRing opens a TX ring. Its socket sends straight to the driver
 // (PACKET_QDISC_BYPASS); super-packets the ring cannot or should not take
-// go through a gsoSocket instead (offload.go).
+// go through a superSocket instead (offload.go).
 func newTXRing(e *Endpoint, o *Options) (t *txRing, err error) {
 	// Protocol 0: the socket receives nothing; the kernel takes each sent
 	// frame's protocol from its Ethernet header.
@@ -301,7 +301,7 @@ type txOpts struct {
 	maxFrame int  // the MTU plus the Ethernet header
 	vnet     bool // frames carry a virtio_net_hdr
 	// gso is the writer's super-packet socket (nil without vnet).
-	gso *gsoSocket
+	gso *superSocket
 	// ringGSO has bit 1<<t for each GSO type the ring may take; devGSO for
 	// each the device segments itself.
 	ringGSO, devGSO uint32

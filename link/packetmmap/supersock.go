@@ -12,7 +12,7 @@ import (
 	"github.com/nexthop-router/nexthop/stack"
 )
 
-// gsoSocket is one writer's socket for the super-packets that do not go to
+// superSocket is one writer's socket for the super-packets that do not go to
 // the TX ring (offload.go): those the device cannot segment, and on a veth
 // every one. It sends each with sendmsg through the qdisc layer, where
 // validate_xmit_skb hands it whole to a device with the offload or
@@ -23,7 +23,7 @@ import (
 // ring would cost a copy into the ring and another when skb_segment or a
 // veth copies the ring's zero-copy pages. Only the worker whose ID it
 // belongs to uses it.
-type gsoSocket struct {
+type superSocket struct {
 	fd  int
 	hdr [vnetHdrLen]byte
 	iov [2]unix.Iovec
@@ -35,17 +35,17 @@ type gsoSocket struct {
 	packets, bytes, full, errors, kernelGSO atomic.Uint64
 }
 
-// gsoSndBuf is asked for as the socket's send buffer; the kernel doubles
+// superSndBuf is asked for as the socket's send buffer; the kernel doubles
 // it, to 4 MiB: about 60 super-packets of 64 KiB in a qdisc or a driver's
 // ring before sendmsg says EAGAIN.
-const gsoSndBuf = 2 << 20
+const superSndBuf = 2 << 20
 
-func newGSOSocket(e *Endpoint) (s *gsoSocket, err error) {
+func newSuperSocket(e *Endpoint) (s *superSocket, err error) {
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, socketError(err)
 	}
-	s = &gsoSocket{fd: fd}
+	s = &superSocket{fd: fd}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -57,7 +57,7 @@ func newGSOSocket(e *Endpoint) (s *gsoSocket, err error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, TXMark); err != nil {
 		return nil, fmt.Errorf("setsockopt SO_MARK: %w", err)
 	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, gsoSndBuf); err != nil {
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, superSndBuf); err != nil {
 		return nil, fmt.Errorf("setsockopt SO_SNDBUFFORCE: %w", err)
 	}
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: 0, Ifindex: e.ifindex}); err != nil {
@@ -72,7 +72,7 @@ func newGSOSocket(e *Endpoint) (s *gsoSocket, err error) {
 
 // send hands pkt to the kernel with its virtio_net_hdr and reports whether
 // the kernel took it; when not, it counts why.
-func (s *gsoSocket) send(pkt *stack.PacketBuffer) bool {
+func (s *superSocket) send(pkt *stack.PacketBuffer) bool {
 	data := pkt.Data()
 	if len(data) == 0 {
 		s.errors.Add(1)
@@ -96,7 +96,7 @@ func (s *gsoSocket) send(pkt *stack.PacketBuffer) bool {
 // busy reports whether frames sent earlier may still wait in a qdisc or a
 // driver's ring (SIOCOUTQ: the socket's send buffer is not yet released).
 // It asks the kernel only after frames went out.
-func (s *gsoSocket) busy() bool {
+func (s *superSocket) busy() bool {
 	if !s.queued {
 		return false
 	}
@@ -108,7 +108,7 @@ func (s *gsoSocket) busy() bool {
 }
 
 // addStats adds the socket's counters to s.
-func (s *gsoSocket) addStats(st *Stats) {
+func (s *superSocket) addStats(st *Stats) {
 	st.TXPackets += s.packets.Load()
 	st.TXBytes += s.bytes.Load()
 	st.TXRingFull += s.full.Load()
@@ -116,7 +116,7 @@ func (s *gsoSocket) addStats(st *Stats) {
 	st.TXKernelGSO += s.kernelGSO.Load()
 }
 
-func (s *gsoSocket) close() {
+func (s *superSocket) close() {
 	if s.fd >= 0 {
 		_ = unix.Close(s.fd)
 		s.fd = -1

@@ -11,7 +11,7 @@ import (
 // sendmsg sends the socket's virtio_net_hdr followed by data, without
 // blocking. data is a frame of a ring (mmap'd, not Go memory) or of the
 // Go heap; either way it stays put for the call.
-func (s *gsoSocket) sendmsg(data []byte) error {
+func (s *superSocket) sendmsg(data []byte) error {
 	s.iov[1].Base = &data[0]
 	s.iov[1].SetLen(len(data))
 	_, _, errno := unix.Syscall(unix.SYS_SENDMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msg)), unix.MSG_DONTWAIT)
