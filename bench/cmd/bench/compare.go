@@ -35,6 +35,32 @@ func runCompare(args []string) error {
 	return bench.Compare(os.Stdout, old, cur)
 }
 
+// runPool prints the pooled ratios to the kernel of several runs of the
+// same code (`bench net` JSON).
+func runPool(args []string) error {
+	fs := flag.NewFlagSet("pool", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: bench pool run1.json run2.json [more.json ...]")
+		fmt.Fprintln(fs.Output(), "Pools every ratio to the kernel (÷ linux-kernel) over the rounds of all the runs: the median and spread of all rounds, and each run's median.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 {
+		fs.Usage()
+		return fmt.Errorf("want two or more JSON files, got %d", fs.NArg())
+	}
+	var runs []*bench.Run
+	for i, path := range fs.Args() {
+		r, err := readRun(fmt.Sprintf("run %d", i+1), path)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
+	return bench.Pool(os.Stdout, runs)
+}
+
 // readRun reads a run's JSON; the error names the file and its role.
 func readRun(role, path string) (*bench.Run, error) {
 	b, err := os.ReadFile(path)
