@@ -16,6 +16,10 @@ type figure struct {
 	samples      []float64
 	higherBetter bool
 	bound        bool // a lower bound (generator-bound or unbracketed): printed with ≥
+	// ofMedians marks a ratio taken of the two systems' medians, not
+	// round by round, because their round counts differ: one value, not
+	// one per round.
+	ofMedians bool
 }
 
 // figures flattens a run into comparable figures, keyed by kind, system,
@@ -24,7 +28,13 @@ func figures(r *Run) []figure {
 	var fs []figure
 	add := func(key string, xs []float64, higher bool) {
 		if _, ok := summarize(xs); ok {
-			fs = append(fs, figure{key, xs, higher, false})
+			fs = append(fs, figure{key: key, samples: xs, higherBetter: higher})
+		}
+	}
+	addRatio := func(key string, xs, base []float64, higher bool) {
+		add(key, ratios(xs, base), higher)
+		if len(fs) > 0 && fs[len(fs)-1].key == key {
+			fs[len(fs)-1].ofMedians = len(xs) != len(base)
 		}
 	}
 	base := baseline(r)
@@ -48,12 +58,12 @@ func figures(r *Run) []figure {
 		// Ratios to the run's baseline (the kernel) are what survive a
 		// change of machine or load; per round when both have every round.
 		if b, ok := baseTP[tpKey{t.IPVersion, t.FrameSize}]; ok && t.System != base {
-			add("throughput ÷ "+base+": "+tr, ratios(t.Mpps, b.Mpps), true)
+			addRatio("throughput ÷ "+base+": "+tr, t.Mpps, b.Mpps, true)
 			if len(fs) > 0 && fs[len(fs)-1].key == "throughput ÷ "+base+": "+tr {
 				fs[len(fs)-1].bound = t.LowerBound() || b.LowerBound()
 			}
-			add("CPU ns/packet ÷ "+base+": "+tr, ratios(t.CPUNsPerPacket, b.CPUNsPerPacket), false)
-			add("FRMOL ÷ "+base+": "+tr, ratios(t.MaxFwdMpps, b.MaxFwdMpps), true)
+			addRatio("CPU ns/packet ÷ "+base+": "+tr, t.CPUNsPerPacket, b.CPUNsPerPacket, false)
+			addRatio("FRMOL ÷ "+base+": "+tr, t.MaxFwdMpps, b.MaxFwdMpps, true)
 			if len(fs) > 0 && fs[len(fs)-1].key == "FRMOL ÷ "+base+": "+tr {
 				fs[len(fs)-1].bound = t.FRMOLBound() || b.FRMOLBound()
 			}
@@ -86,7 +96,7 @@ func figures(r *Run) []figure {
 		// the Gbit/s but frees the core shows here first.
 		add("TCP DUT core busy %: "+tr, t.DUTBusyPct, false)
 		if b, ok := baseTCP[tcpKey{t.Streams, t.Offload}]; ok && t.System != base {
-			add("TCP Gbit/s ÷ "+base+": "+tr, ratios(t.Gbps, b.Gbps), true)
+			addRatio("TCP Gbit/s ÷ "+base+": "+tr, t.Gbps, b.Gbps, true)
 		}
 	}
 	for _, u := range r.Usage {

@@ -8,89 +8,116 @@ import (
 )
 
 // Pool prints, for every ratio to the baseline (the "÷ kernel" figures of
-// Compare) that runs share, the median and min–max of all their rounds
-// together, with each run's own median beside it. On a noisy machine one
+// Compare) that the runs have, the median and min–max of all their rounds
+// together, with each run's own median beside them. On a noisy machine one
 // run of a few rounds can land on either side of 1.0×; several runs of the
 // same code, pooled round by round, say where the ratio really is. It warns
-// when the runs come from different machines or commits.
+// when the runs come from different machines or commits (a "-dirty" tree
+// counts as different: it may hold other code), mixes quick and full runs,
+// or holds one run twice; a run whose ratio is one of medians (its systems
+// ran different numbers of rounds) is shown but not pooled.
 func Pool(w io.Writer, runs []*Run) error {
 	if len(runs) < 2 {
 		return errors.New("bench: Pool: want at least two runs")
 	}
-	m := &mdWriter{w: w}
-	names := make([]string, len(runs))
-	for i, r := range runs {
+	for _, r := range runs {
 		if r == nil {
 			return errors.New("bench: Pool: nil run")
 		}
-		names[i] = runName(r)
 	}
+	m := &mdWriter{w: w}
 	m.f("Pooling %d runs:\n\n", len(runs))
-	for i, n := range names {
-		m.f("%d. %s\n", i+1, n)
+	for i, r := range runs {
+		m.f("%d. %s\n", i+1, runName(r))
 	}
 	m.f("\n")
+	first := runs[0]
 	for i, r := range runs[1:] {
-		for _, d := range machineDiffs(runs[0].Machine, r.Machine) {
-			m.f("WARNING: run %d's machine differs from run 1's: %s; figures may not be comparable.\n", i+2, d)
+		n := i + 2
+		for _, d := range machineDiffs(first.Machine, r.Machine) {
+			m.f("WARNING: run %d's machine differs from run 1's: %s; figures may not be comparable.\n", n, d)
 		}
-		if r.Commit != runs[0].Commit {
-			m.f("WARNING: run %d measured commit %s, run 1 commit %s: pool only runs of the same code path.\n", i+2, orDash(r.Commit), orDash(runs[0].Commit))
+		if r.Commit != first.Commit {
+			m.f("WARNING: run %d measured commit %s, run 1 commit %s: pool only runs of the same code path.\n", n, orDash(r.Commit), orDash(first.Commit))
 		}
-		if r.Quick != runs[0].Quick {
-			m.f("WARNING: quick (BENCH_QUICK=1) and full runs are pooled together.\n")
+		if r.Quick != first.Quick {
+			m.f("WARNING: run %d is quick (BENCH_QUICK=1) and run 1 is not, or the other way round; quick figures are a smoke test.\n", n)
+		}
+		for j, o := range runs[:i+1] {
+			if !r.Date.IsZero() && r.Date.Equal(o.Date) && r.Commit == o.Commit {
+				m.f("WARNING: runs %d and %d are the same run (same date and commit); its rounds count twice.\n", j+1, n)
+			}
 		}
 	}
 
 	// Keys in the first run's order, then any the others add.
+	type pooled struct {
+		per       [][]float64
+		ofMedians []bool
+		bound     bool
+	}
 	var order []string
-	per := map[string][][]float64{}
-	bound := map[string]bool{}
+	by := map[string]*pooled{}
 	for i, r := range runs {
 		for _, f := range figures(r) {
 			if !strings.Contains(f.key, " ÷ ") {
 				continue
 			}
-			if per[f.key] == nil {
+			p := by[f.key]
+			if p == nil {
+				p = &pooled{per: make([][]float64, len(runs)), ofMedians: make([]bool, len(runs))}
+				by[f.key] = p
 				order = append(order, f.key)
-				per[f.key] = make([][]float64, len(runs))
 			}
-			per[f.key][i] = f.samples
-			bound[f.key] = bound[f.key] || f.bound
+			p.per[i], p.ofMedians[i] = f.samples, f.ofMedians
+			p.bound = p.bound || f.bound
 		}
 	}
 	if len(order) == 0 {
-		m.f("No ratio to a baseline in these runs.\n")
-		return m.err
+		return errors.New("bench: Pool: no ratio to a baseline in these runs; pool `bench net` JSON that measured the kernel and another system")
 	}
+	m.f("\n")
 	m.header("figure", "pooled median", "min–max", "rounds", "per-run medians")
+	var missing, medians, anyBound bool
 	for _, k := range order {
+		p := by[k]
 		var all []float64
 		var runMeds []string
-		for _, xs := range per[k] {
-			all = append(all, xs...)
-			if s, ok := summarize(xs); ok {
-				runMeds = append(runMeds, num(s.med))
-			} else {
+		for i, xs := range p.per {
+			s, ok := summarize(xs)
+			switch {
+			case !ok:
 				runMeds = append(runMeds, dash)
+				missing = true
+			case p.ofMedians[i]:
+				runMeds = append(runMeds, num(s.med)+"*")
+				medians = true
+			default:
+				runMeds = append(runMeds, num(s.med))
+				all = append(all, xs...)
 			}
 		}
 		s, ok := summarize(all)
 		if !ok {
+			m.row(cellEscape(k), dash, dash, "0", strings.Join(runMeds, ", "))
 			continue
 		}
 		med := num(s.med)
-		if bound[k] {
+		if p.bound {
 			med = "≥ " + med
+			anyBound = true
 		}
 		m.row(cellEscape(k), med, fmt.Sprintf("%s–%s", num(s.min), num(s.max)), fmt.Sprint(s.n), strings.Join(runMeds, ", "))
 	}
-	m.f("\nA run that lacks a figure adds no rounds to it (— in its column).\n")
-	for _, k := range order {
-		if bound[k] {
-			m.f("≥: a lower bound (generator-bound or unbracketed search) in at least one run.\n")
-			break
-		}
+	m.f("\n")
+	if missing {
+		m.f("—: the run lacks the figure and adds no rounds to it.\n")
+	}
+	if medians {
+		m.f("*: the run's systems ran different numbers of rounds, so its ratio is one of medians; shown, not pooled.\n")
+	}
+	if anyBound {
+		m.f("≥: a lower bound (generator-bound or unbracketed search) in at least one run.\n")
 	}
 	return m.err
 }
