@@ -95,6 +95,7 @@ func figures(r *Run) []figure {
 		// Busy is what the goodput cost the DUT core: a change that keeps
 		// the Gbit/s but frees the core shows here first.
 		add("TCP DUT core busy %: "+tr, t.DUTBusyPct, false)
+		add("TCP DUT core % per Gbit/s: "+tr, t.BusyPerGbps(), false)
 		if b, ok := baseTCP[tcpKey{t.Streams, t.Offload}]; ok && t.System != base {
 			addRatio("TCP Gbit/s ÷ "+base+": "+tr, t.Gbps, b.Gbps, true)
 		}

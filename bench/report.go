@@ -508,7 +508,7 @@ func writeTCP(m *mdWriter, r *Run) {
 		}
 	}
 	m.f("### TCP (iperf3 goodput, receiver side)\n\n")
-	m.header("offloads", "streams", "system", "Gbit/s", "÷ "+orDash(base), "retransmits", "DUT core busy %")
+	m.header("offloads", "streams", "system", "Gbit/s", "÷ "+orDash(base), "retransmits", "DUT core busy %", "DUT core % per Gbit/s")
 	for _, t := range ts {
 		streams := dash
 		if t.Streams > 0 {
@@ -518,7 +518,7 @@ func writeTCP(m *mdWriter, r *Run) {
 		if t.System != base {
 			rt = ratio(t.Gbps, baseBy[tcpKey{t.Streams, t.Offload}])
 		}
-		m.row(offloadName(t.Offload), streams, cellEscape(t.System), cell(t.Gbps), rt, cell(floatsInt(t.Retrans)), cell(t.DUTBusyPct))
+		m.row(offloadName(t.Offload), streams, cellEscape(t.System), cell(t.Gbps), rt, cell(floatsInt(t.Retrans)), cell(t.DUTBusyPct), cell(t.BusyPerGbps()))
 	}
 	m.f("\n")
 }

@@ -168,6 +168,23 @@ type TCP struct {
 	DUTBusyPct []float64 `json:"dut_core_busy_pct,omitempty"`
 }
 
+// BusyPerGbps is, round by round, the DUT core's busy % for each Gbit/s of
+// goodput: what forwarding costs that core, which compares systems even
+// when CPU0, not the DUT, set their rates. It is nil unless every round
+// has a busy figure, since a missing one leaves the rest unaligned.
+func (t TCP) BusyPerGbps() []float64 {
+	if len(t.DUTBusyPct) == 0 || len(t.DUTBusyPct) != len(t.Gbps) {
+		return nil
+	}
+	out := make([]float64, 0, len(t.Gbps))
+	for i, b := range t.DUTBusyPct {
+		if t.Gbps[i] > 0 {
+			out = append(out, b/t.Gbps[i])
+		}
+	}
+	return out
+}
+
 // Usage is what the router process cost while it was measured (absent for
 // kernel forwarding).
 type Usage struct {
