@@ -8,8 +8,10 @@ import (
 )
 
 // Pool prints, for every ratio to the baseline (the "÷ kernel" figures of
-// Compare) that the runs have, the median and min–max of all their rounds
-// together, with each run's own median beside them. On a noisy machine one
+// Compare) and every TCP row's DUT core % per Gbit/s that the runs have,
+// the median and min–max of all their rounds together, with each run's own
+// median beside them. Both are per round and survive a change of load
+// better than Gbit/s or Mpps do. On a noisy machine one
 // run of a few rounds can land on either side of 1.0×; several runs of the
 // same code, pooled round by round, say where the ratio really is. It warns
 // when the runs come from different machines or commits (a "-dirty" tree
@@ -60,7 +62,7 @@ func Pool(w io.Writer, runs []*Run) error {
 	by := map[string]*pooled{}
 	for i, r := range runs {
 		for _, f := range figures(r) {
-			if !strings.Contains(f.key, " ÷ ") {
+			if !pooledFigure(f.key) {
 				continue
 			}
 			p := by[f.key]
@@ -120,4 +122,10 @@ func Pool(w io.Writer, runs []*Run) error {
 		m.f("≥: a lower bound (generator-bound or unbracketed search) in at least one run.\n")
 	}
 	return m.err
+}
+
+// pooledFigure says whether Pool takes the figure with this key: the
+// ratios to the baseline and the DUT core's cost per Gbit/s.
+func pooledFigure(key string) bool {
+	return strings.Contains(key, " ÷ ") || strings.HasPrefix(key, "TCP DUT core % per Gbit/s: ")
 }

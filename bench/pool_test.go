@@ -33,7 +33,7 @@ func TestPoolTakesEveryRoundsRatio(t *testing.T) {
 	if !strings.Contains(s, want) {
 		t.Errorf("pool output lacks\n%s\ngot:\n%s", want, s)
 	}
-	// Gbit/s themselves are not pooled: only ratios survive a change of load.
+	// Gbit/s themselves are not pooled: only ratios and costs per Gbit/s.
 	if strings.Contains(s, "| TCP Gbit/s: ") || strings.Contains(s, "WARNING") {
 		t.Errorf("pool output has absolute figures or a warning:\n%s", s)
 	}
@@ -107,5 +107,20 @@ func TestPoolRefusesRunsWithoutRatios(t *testing.T) {
 	micro := &Run{Micro: []Micro{{Name: "ipv4 Forward/1route", NsPerOp: []float64{50}}}}
 	if err := Pool(&out, []*Run{micro, micro}); err == nil || !strings.Contains(err.Error(), "bench net") {
 		t.Errorf("runs without ratios: err = %v, want one that asks for bench net JSON", err)
+	}
+}
+
+func TestPoolTakesTheCostPerGbps(t *testing.T) {
+	a := tcpRun("abc", []float64{10, 10}, []float64{5, 10})
+	a.TCP[1].DUTBusyPct = []float64{50, 90} // 10 and 9 % per Gbit/s
+	b := tcpRun("abc", []float64{10}, []float64{8})
+	b.TCP[1].DUTBusyPct = []float64{96} // 12
+	var out bytes.Buffer
+	if err := Pool(&out, []*Run{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	want := "| TCP DUT core % per Gbit/s: nexthop, 1 stream(s), offloads TSO (defaults) | 10 | 9–12 | 3 | 9.50, 12 |"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("pool output lacks\n%s\ngot:\n%s", want, out.String())
 	}
 }

@@ -1049,7 +1049,7 @@ func (b *benchRun) finishRun() {
 		"the DUT's receive path, kernel forwarding and its segmentation run on the DUT core in backlog softirq (raised by an IPI, so it preempts a router there rather than sharing the core as the napi kthreads do), as with a NIC's interrupt there. "+
 		"DUT core busy %%: the share of its idle-core work rate that a SCHED_IDLE spinner on the DUT core lost over the measured time (bench soak, as netperf's CPU loopers; /proc/stat misses short softirq bursts here); "+
 		"the spinner also keeps that core from halting, for every system alike; a busy %% well below 100 means CPU0, not the DUT, set the rate. "+
-		"DUT core %% per Gbit/s: busy %% ÷ Gbit/s, round by round: what a Gbit/s of goodput cost the DUT core, comparable across systems even where CPU0 set the rate.",
+		"DUT core %% per Gbit/s: busy %% ÷ Gbit/s, round by round: what a Gbit/s of goodput cost the DUT core, comparable across systems even where CPU0 set the rate, best at similar Gbit/s (batching spreads fixed costs thinner at higher rates).",
 		b.plan.tcpTime, b.plan.tcpOmit, b.plan.tcpOmit))
 	b.note("The generator shares CPU0 with the receiver and the host ports' napi kthreads: the more a system forwards, the more receive work CPU0 does and the less the generator offers, so generator-bound figures (≥) are lower for the systems that forward best.")
 	if b.cut != "" {

@@ -41,7 +41,7 @@ func runPool(args []string) error {
 	fs := flag.NewFlagSet("pool", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: bench pool run1.json run2.json [more.json ...]")
-		fmt.Fprintln(fs.Output(), "Pools every ratio to the kernel (÷ linux-kernel) over the rounds of all the runs: the median and spread of all rounds, and each run's median.")
+		fmt.Fprintln(fs.Output(), "Pools every ratio to the kernel (÷ linux-kernel) and every TCP row's DUT core % per Gbit/s over the rounds of all the runs: the median and spread of all rounds, and each run's median.")
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
