@@ -35,8 +35,9 @@ func runCompare(args []string) error {
 	return bench.Compare(os.Stdout, old, cur)
 }
 
-// runPool prints the pooled ratios to the kernel of several runs of the
-// same code (`bench net` JSON).
+// runPool prints the ratios to the kernel and the DUT core's cost per
+// Gbit/s of several runs of the same code (`bench net` JSON), pooled round
+// by round, since one run of a few rounds is too noisy to read alone.
 func runPool(args []string) error {
 	fs := flag.NewFlagSet("pool", flag.ContinueOnError)
 	fs.Usage = func() {

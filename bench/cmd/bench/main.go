@@ -7,7 +7,7 @@
 //	bench recv     the receiver that measures loss, reordering and latency
 //	bench micro    summarise `go test -bench` output read from stdin
 //	bench compare  old.json new.json: what changed between two runs
-//	bench pool     run1.json run2.json ...: ratios to the kernel over the rounds of several runs
+//	bench pool     run1.json run2.json ...: ratios to the kernel and cost per Gbit/s over the rounds of several runs
 //	bench xdpfwd   the in-kernel XDP redirect forwarder, the ceiling on the same topology
 //	bench soak     spin at SCHED_IDLE and count (run by `bench net` to measure how busy the DUT core is)
 package main
